@@ -1,0 +1,4 @@
+# MMSeg's runtime plus mmseg_ood's registrations and the outlier-label guard.
+_base_ = 'mmseg::_base_/default_runtime.py'
+custom_imports = dict(imports=['mmseg_ood'], allow_failed_imports=False)
+custom_hooks = [dict(type='OutlierLabelGuardHook')]

@@ -1,0 +1,51 @@
+# Toy run on the SYNTHETIC demo world: a small DeepLabV3+ (ResNet-18 trunk at
+# half width) trained from scratch with InlierCrossEntropyLoss + Balanced
+# Energy on 2 CPU cores in a few minutes, evaluated on the demo Fishyscapes
+# L&F-layout set. `make demo` runs it; its numbers are not benchmark results.
+_base_ = [
+    './_base_/models/deeplabv3plus_r50-d8_balanced-energy.py',
+    './_base_/datasets/demo_world.py',
+    './_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_80k.py',
+]
+crop_size = (128, 256)
+norm_cfg = dict(type='SyncBN', requires_grad=True)  # BN on CPU, by the tools
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    pretrained=None,
+    backbone=dict(
+        depth=18, stem_channels=32, base_channels=32, dilations=(1, 1, 1, 2),
+        strides=(1, 2, 2, 1)),
+    decode_head=dict(
+        in_channels=256,
+        channels=64,
+        c1_in_channels=32,
+        c1_channels=12,
+        dilations=(1, 6, 12, 18),
+        loss_decode=[
+            dict(type='InlierCrossEntropyLoss', loss_weight=1.0),
+            dict(
+                type='BalancedEnergyLoss',
+                # the demo world's outlier appearance distribution (written
+                # by the generator); a real run estimates it with a model
+                prior='data/demo_world/outlier_prior.json',
+                num_classes=19,
+                loss_weight=0.1),
+        ]),
+    auxiliary_head=dict(in_channels=128, channels=32))
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='AdamW', lr=2e-3, weight_decay=1e-4))
+max_iters = 600
+param_scheduler = [
+    dict(
+        type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters,
+        by_epoch=False)
+]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=max_iters,
+        max_keep_ckpts=2))
+randomness = dict(seed=0)
+env_cfg = dict(cudnn_benchmark=False)

@@ -1,0 +1,10 @@
+"""Datasets, the COCO outlier bank and data transforms."""
+from .anomaly_dataset import (AnomalyDataset, FishyscapesDataset,
+                              RoadAnomalyDataset)
+from .coco_ood import build_coco_ood_bank, load_coco_ood_bank
+from .transforms import PasteCocoObjects
+
+__all__ = [
+    'AnomalyDataset', 'FishyscapesDataset', 'RoadAnomalyDataset',
+    'PasteCocoObjects', 'build_coco_ood_bank', 'load_coco_ood_bank'
+]

@@ -1,0 +1,63 @@
+"""Loading the checkpoints a user names under torch >= 2.6.
+
+Since torch 2.6, ``torch.load`` defaults to ``weights_only=True``, which
+cannot unpickle MMEngine checkpoints (message-hub history, numpy values,
+config text in ``meta``): resume, ``load_from`` and testing all fail with an
+``UnpicklingError``. Loading with ``weights_only=False`` can run arbitrary
+code from the file, so :func:`trusted_checkpoints` allows it only for the
+files and folders the user named on the command line, and only while the
+``with`` block runs. Any other local checkpoint keeps torch's default.
+"""
+import os
+import os.path as osp
+from contextlib import contextmanager
+from typing import Iterable, Iterator, Optional
+
+import torch
+from mmengine.runner.checkpoint import CheckpointLoader
+
+
+def _real(path: str) -> str:
+    return osp.realpath(osp.expanduser(path))
+
+
+def is_local_path(path: Optional[str]) -> bool:
+    """True for a local file path (not an URL or another MMEngine scheme)."""
+    return bool(path) and '://' not in path
+
+
+@contextmanager
+def trusted_checkpoints(files: Iterable[Optional[str]] = (),
+                        dirs: Iterable[Optional[str]] = ()) -> Iterator[None]:
+    """Load the named local checkpoints with ``weights_only=False``.
+
+    Args:
+        files: Checkpoint files the user named (``load_from``, ``--resume``,
+            the test checkpoint). None and non-local entries are skipped.
+        dirs: Folders whose checkpoints are trusted (the run's own work
+            dir, for auto-resume).
+
+    Example:
+        >>> with trusted_checkpoints(files=[cfg.load_from],
+        ...                          dirs=[cfg.work_dir]):
+        ...     runner.train()
+    """
+    trusted_files = {_real(f) for f in files if is_local_path(f)}
+    trusted_dirs = [_real(d) + os.sep for d in dirs if d]
+    original = CheckpointLoader._schemes['']
+
+    def load_trusted(filename, map_location=None):
+        real = _real(filename)
+        if real in trusted_files or any(
+                real.startswith(d) for d in trusted_dirs):
+            if not osp.isfile(real):
+                raise FileNotFoundError(f'Checkpoint {filename} not found.')
+            return torch.load(
+                real, map_location=map_location, weights_only=False)
+        return original(filename, map_location)
+
+    CheckpointLoader._schemes[''] = load_trusted
+    try:
+        yield
+    finally:
+        CheckpointLoader._schemes[''] = original

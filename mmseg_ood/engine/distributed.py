@@ -1,0 +1,60 @@
+"""Make MMSeg configs run distributed on machines without CUDA.
+
+MMEngine's distributed path assumes GPUs: ``init_dist`` calls
+``torch.cuda.set_device``, DDP is given ``device_ids=[LOCAL_RANK]`` and
+SyncBN needs CUDA. On a CPU-only machine :func:`setup_cpu_distributed`
+creates a gloo process group before the Runner is built (the Runner then
+skips ``init_dist``), wraps the model without device ids and turns SyncBN
+into BN, so a GPU config runs under ``torchrun`` unedited.
+"""
+import torch
+import torch.distributed as dist
+from mmengine.config import Config
+
+SYNC_BN_TYPES = ('SyncBN', 'MMSyncBN', 'nn.SyncBatchNorm')
+
+
+def replace_sync_bn(node):
+    """Copy of a config node with every SyncBN norm layer turned into BN."""
+    if isinstance(node, dict):
+        node = {key: replace_sync_bn(value) for key, value in node.items()}
+        if node.get('type') in SYNC_BN_TYPES:
+            node['type'] = 'BN'
+        return node
+    if isinstance(node, (list, tuple)):
+        return type(node)(replace_sync_bn(item) for item in node)
+    return node
+
+
+def setup_cpu_distributed(cfg: Config) -> bool:
+    """Prepare a distributed run on CPU (gloo, BN); no-op with CUDA.
+
+    Call it after setting ``cfg.launcher`` and before building the Runner.
+
+    Args:
+        cfg (Config): The run's config; edited in place.
+
+    Returns:
+        bool: True if the config was set up for CPU distributed running.
+    """
+    launcher = cfg.get('launcher', 'none')
+    if launcher == 'none' or torch.cuda.is_available():
+        return False
+    if launcher != 'pytorch':
+        raise RuntimeError(
+            f'--launcher {launcher} needs CUDA GPUs on this machine; CPU '
+            'distributed runs use --launcher pytorch through torchrun '
+            '(tools/dist_train.sh, tools/dist_test.sh).')
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    wrapper = dict(type='MMDistributedDataParallel', broadcast_buffers=False,
+                   find_unused_parameters=cfg.get('find_unused_parameters',
+                                                  False))
+    wrapper.update(cfg.get('model_wrapper_cfg') or {})
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    cfg.model = replace_sync_bn(cfg.model.to_dict() if hasattr(
+        cfg.model, 'to_dict') else cfg.model)
+    cfg.env_cfg = dict(cfg.get('env_cfg') or {})
+    cfg.env_cfg['dist_cfg'] = dict(backend='gloo')
+    return True

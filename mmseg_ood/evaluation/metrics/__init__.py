@@ -1,0 +1,4 @@
+"""MMEngine metrics."""
+from .anomaly_metric import AnomalyMetric
+
+__all__ = ['AnomalyMetric']

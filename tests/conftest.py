@@ -1,0 +1,59 @@
+"""Shared fixtures: the repository root and a small SYNTHETIC demo world."""
+import os
+import os.path as osp
+from pathlib import Path
+
+import pytest
+from mmengine.registry import init_default_scope
+
+from mmseg_ood.datasets.coco_ood import build_coco_ood_bank
+from mmseg_ood.demo import make_demo_world
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = REPO_ROOT / 'configs'
+
+#: A demo world small enough for unit and integration tests.
+SMALL_WORLD = dict(
+    seed=0,
+    num_train=6,
+    num_val=2,
+    num_coco=12,
+    num_fs_laf=3,
+    num_fs_static=2,
+    num_road_anomaly=2,
+    frame_size=(128, 256))
+
+
+@pytest.fixture(scope='session', autouse=True)
+def mmseg_scope():
+    """Build registry entries by bare names, as MMSeg configs do."""
+    init_default_scope('mmseg')
+
+
+@pytest.fixture(scope='session')
+def demo_world(tmp_path_factory):
+    """Paths of a small demo world with its COCO outlier bank built."""
+    root = tmp_path_factory.mktemp('world') / 'demo_world'
+    paths = make_demo_world(str(root), **SMALL_WORLD)
+    paths['bank'] = build_coco_ood_bank(paths['coco'], show_progress=False)
+    return paths
+
+
+@pytest.fixture
+def demo_cwd(demo_world, tmp_path, monkeypatch):
+    """A working folder whose ``data/demo_world`` is the test world.
+
+    The demo configs read ``data/demo_world/...`` relative to the working
+    folder, as MMSeg configs read ``data/cityscapes``.
+    """
+    os.makedirs(tmp_path / 'data')
+    os.symlink(demo_world['root'], tmp_path / 'data' / 'demo_world')
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def demo_config(name: str) -> str:
+    """Absolute path of a config in configs/."""
+    path = CONFIG_DIR / name
+    assert osp.isfile(path), path
+    return str(path)

@@ -1,0 +1,23 @@
+"""CPU distributed set-up of configs (the torchrun run is in tests/tools)."""
+from mmengine.config import Config
+
+from mmseg_ood.engine import replace_sync_bn, setup_cpu_distributed
+
+
+def test_replace_sync_bn_everywhere():
+    model = dict(
+        backbone=dict(norm_cfg=dict(type='SyncBN', requires_grad=True)),
+        heads=[dict(norm_cfg=dict(type='SyncBN')), dict(norm_cfg=None)],
+        other=dict(type='MMSyncBN'))
+    converted = replace_sync_bn(model)
+    assert converted['backbone']['norm_cfg'] == dict(type='BN',
+                                                     requires_grad=True)
+    assert converted['heads'][0]['norm_cfg']['type'] == 'BN'
+    assert converted['other']['type'] == 'BN'
+    assert model['backbone']['norm_cfg']['type'] == 'SyncBN'  # not modified
+
+
+def test_setup_is_a_no_op_without_launcher():
+    cfg = Config(dict(launcher='none', model=dict(norm=dict(type='SyncBN'))))
+    assert setup_cpu_distributed(cfg) is False
+    assert cfg.model.norm.type == 'SyncBN'

@@ -1,0 +1,83 @@
+"""Train a segmentor with MMSeg semantics, plus what mmseg_ood needs.
+
+Same arguments as MMSeg's ``tools/train.py``; in addition ``--resume`` takes
+an optional checkpoint path, checkpoints the user names load under
+torch >= 2.6, and distributed runs on machines without CUDA use gloo and BN.
+
+Examples:
+    python tools/train.py configs/deeplabv3plus_balanced_energy.py
+    python tools/train.py CONFIG --resume                 # latest in work_dir
+    python tools/train.py CONFIG --resume work_dirs/x/iter_4000.pth
+    bash tools/dist_train.sh CONFIG 4 --amp
+"""
+import argparse
+import logging
+import os.path as osp
+
+import torch
+from mmengine.logging import print_log
+
+import mmseg_ood  # noqa: F401  (registers the project's modules)
+from mmseg_ood.engine import (add_runner_arguments, build_runner,
+                              ensure_guard_hook, load_run_config,
+                              parse_runner_args, trusted_checkpoints)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a segmentor')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        const='auto',
+        default=None,
+        metavar='CHECKPOINT',
+        help='resume training: from the given checkpoint, or, without a '
+        'value, from the latest checkpoint in the work dir')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='enable automatic-mixed-precision training (CUDA only)')
+    add_runner_arguments(parser)
+    return parse_runner_args(parser, argv)
+
+
+def enable_amp(cfg) -> None:
+    """Switch the optimizer wrapper to AMP, as MMSeg's ``--amp`` does."""
+    if not torch.cuda.is_available():
+        raise SystemExit('--amp needs a CUDA GPU; none is available here. '
+                         'Run without --amp on CPU.')
+    wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if wrapper == 'AmpOptimWrapper':
+        print_log('AMP training is already enabled in the config.',
+                  logger='current', level=logging.WARNING)
+        return
+    if wrapper != 'OptimWrapper':
+        raise SystemExit(f'--amp works with optim_wrapper type OptimWrapper, '
+                         f'but the config uses {wrapper}.')
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.loss_scale = 'dynamic'
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_run_config(args.config, args.cfg_options, args.launcher,
+                          args.work_dir)
+    if args.amp:
+        enable_amp(cfg)
+    if args.resume == 'auto':
+        cfg.resume = True
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise SystemExit(f'--resume {args.resume}: no such checkpoint.')
+        cfg.resume = True
+        cfg.load_from = args.resume
+    ensure_guard_hook(cfg)
+    runner = build_runner(cfg)
+    with trusted_checkpoints(files=[cfg.get('load_from')],
+                             dirs=[cfg.work_dir]):
+        runner.train()
+
+
+if __name__ == '__main__':
+    main()
