@@ -9,7 +9,6 @@ _base_ = [
     'mmseg::_base_/schedules/schedule_80k.py',
 ]
 crop_size = (128, 256)
-norm_cfg = dict(type='SyncBN', requires_grad=True)  # BN on CPU, by the tools
 model = dict(
     data_preprocessor=dict(size=crop_size),
     pretrained=None,

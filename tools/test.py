@@ -15,8 +15,8 @@ from mmengine.dist import is_main_process
 
 import mmseg_ood  # noqa: F401  (registers the project's modules)
 from mmseg_ood.engine import (add_runner_arguments, build_runner,
-                              load_run_config, parse_runner_args,
-                              trusted_checkpoints)
+                              load_run_config, model_checkpoint_paths,
+                              parse_runner_args, trusted_checkpoints)
 
 
 def parse_args(argv=None):
@@ -40,7 +40,8 @@ def main(argv=None):
     cfg.load_from = args.checkpoint
     cfg.resume = False
     runner = build_runner(cfg)
-    with trusted_checkpoints(files=[args.checkpoint]):
+    trusted = [args.checkpoint] + model_checkpoint_paths(cfg.model)
+    with trusted_checkpoints(files=trusted):
         metrics = runner.test()
     if is_main_process():
         out = args.out_json or osp.join(runner.log_dir, 'metrics.json')

@@ -16,11 +16,13 @@ import os.path as osp
 
 import torch
 from mmengine.logging import print_log
+from mmengine.runner import find_latest_checkpoint
 
 import mmseg_ood  # noqa: F401  (registers the project's modules)
 from mmseg_ood.engine import (add_runner_arguments, build_runner,
                               ensure_guard_hook, load_run_config,
-                              parse_runner_args, trusted_checkpoints)
+                              model_checkpoint_paths, parse_runner_args,
+                              trusted_checkpoints)
 
 
 def parse_args(argv=None):
@@ -59,23 +61,40 @@ def enable_amp(cfg) -> None:
     cfg.optim_wrapper.loss_scale = 'dynamic'
 
 
+def set_resume(cfg, resume) -> None:
+    """Apply ``--resume``: a path, or ``'auto'`` for the work dir's latest.
+
+    MMEngine's own auto-resume ignores the work dir whenever ``load_from``
+    is set (it would resume from the initial weights, e.g. a model-zoo
+    checkpoint), so the latest checkpoint is looked up here. Without one,
+    training starts from ``load_from`` as usual.
+    """
+    if resume is None:
+        return
+    if resume == 'auto':
+        latest = find_latest_checkpoint(cfg.work_dir)
+        if latest is None:
+            print_log(f'--resume: no checkpoint in {cfg.work_dir} yet; '
+                      'starting a new run.', logger='current')
+            return
+        resume = latest
+    elif not osp.isfile(resume):
+        raise SystemExit(f'--resume {resume}: no such checkpoint.')
+    cfg.resume = True
+    cfg.load_from = resume
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_run_config(args.config, args.cfg_options, args.launcher,
                           args.work_dir)
     if args.amp:
         enable_amp(cfg)
-    if args.resume == 'auto':
-        cfg.resume = True
-    elif args.resume is not None:
-        if not osp.isfile(args.resume):
-            raise SystemExit(f'--resume {args.resume}: no such checkpoint.')
-        cfg.resume = True
-        cfg.load_from = args.resume
+    set_resume(cfg, args.resume)
     ensure_guard_hook(cfg)
     runner = build_runner(cfg)
-    with trusted_checkpoints(files=[cfg.get('load_from')],
-                             dirs=[cfg.work_dir]):
+    trusted = [cfg.get('load_from')] + model_checkpoint_paths(cfg.model)
+    with trusted_checkpoints(files=trusted, dirs=[cfg.work_dir]):
         runner.train()
 
 

@@ -23,17 +23,12 @@ from typing import Callable, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from mmseg_ood.models.losses.balanced_energy_loss import sharpen_prior
 from mmseg_ood.utils.constants import (CITYSCAPES_CLASSES,
                                        PAPER_CITYSCAPES_PRIOR)
 
 Coords = Optional[Tuple[np.ndarray, np.ndarray]]
 TextureFn = Callable[[np.random.Generator, int, int, Coords], np.ndarray]
-
-
-def _sharpen(prior: Sequence[float], gamma: float) -> Tuple[float, ...]:
-    """Return ``prior ** gamma`` renormalised to sum to one."""
-    p = np.asarray(prior, dtype=np.float64)**gamma
-    return tuple(float(v) for v in p / p.sum())
 
 
 #: Power that sharpens the paper's prior into the appearance distribution.
@@ -45,8 +40,9 @@ OUTLIER_APPEARANCE_GAMMA = 3.0
 #: renormalised. It is strongly imbalanced: person 0.29, road 0.29,
 #: truck 0.14, building 0.10, terrain 0.08, car 0.05, vegetation 0.04; the
 #: top three hold about 72 % of the mass, the twelve rarest under 2 %.
-OUTLIER_APPEARANCE_PRIOR = _sharpen(PAPER_CITYSCAPES_PRIOR,
-                                    OUTLIER_APPEARANCE_GAMMA)
+OUTLIER_APPEARANCE_PRIOR = tuple(
+    float(p) for p in sharpen_prior(
+        np.asarray(PAPER_CITYSCAPES_PRIOR), OUTLIER_APPEARANCE_GAMMA))
 
 
 # ----------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Engine: hooks, checkpoint loading, CPU distributed and runner set-up."""
-from .checkpoint import trusted_checkpoints
+from .checkpoint import model_checkpoint_paths, trusted_checkpoints
 from .distributed import replace_sync_bn, setup_cpu_distributed
 from .hooks import *  # noqa: F401,F403
 from .runner_setup import (add_runner_arguments, build_runner,
@@ -8,6 +8,7 @@ from .runner_setup import (add_runner_arguments, build_runner,
 
 __all__ = [
     'add_runner_arguments', 'build_runner', 'ensure_guard_hook',
-    'load_run_config', 'parse_runner_args', 'replace_sync_bn',
+    'load_run_config', 'model_checkpoint_paths', 'parse_runner_args',
+    'replace_sync_bn',
     'setup_cpu_distributed', 'trusted_checkpoints'
 ]

@@ -11,7 +11,7 @@ files and folders the user named on the command line, and only while the
 import os
 import os.path as osp
 from contextlib import contextmanager
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator, List, Optional
 
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
@@ -23,7 +23,23 @@ def _real(path: str) -> str:
 
 def is_local_path(path: Optional[str]) -> bool:
     """True for a local file path (not an URL or another MMEngine scheme)."""
-    return bool(path) and '://' not in path
+    return isinstance(path, str) and bool(path) and '://' not in path
+
+
+def model_checkpoint_paths(model_cfg) -> List[str]:
+    """Checkpoints a model config names: ``pretrained`` and ``init_cfg``'s
+    ``checkpoint`` entries, at any depth."""
+    found = []
+    if isinstance(model_cfg, dict):
+        for key, value in model_cfg.items():
+            if key in ('pretrained', 'checkpoint') and is_local_path(value):
+                found.append(value)
+            else:
+                found.extend(model_checkpoint_paths(value))
+    elif isinstance(model_cfg, (list, tuple)):
+        for item in model_cfg:
+            found.extend(model_checkpoint_paths(item))
+    return found
 
 
 @contextmanager
@@ -33,7 +49,8 @@ def trusted_checkpoints(files: Iterable[Optional[str]] = (),
 
     Args:
         files: Checkpoint files the user named (``load_from``, ``--resume``,
-            the test checkpoint). None and non-local entries are skipped.
+            the test checkpoint, a model's ``pretrained`` / ``init_cfg``
+            checkpoints). None and non-local entries are skipped.
         dirs: Folders whose checkpoints are trusted (the run's own work
             dir, for auto-resume).
 
@@ -46,7 +63,9 @@ def trusted_checkpoints(files: Iterable[Optional[str]] = (),
     trusted_dirs = [_real(d) + os.sep for d in dirs if d]
     original = CheckpointLoader._schemes['']
 
-    def load_trusted(filename, map_location=None):
+    # MMEngine logs the loader's name from its 11th character on:
+    # "Loads checkpoint by trusted_local backend".
+    def load_from_trusted_local(filename, map_location=None):
         real = _real(filename)
         if real in trusted_files or any(
                 real.startswith(d) for d in trusted_dirs):
@@ -56,7 +75,7 @@ def trusted_checkpoints(files: Iterable[Optional[str]] = (),
                 real, map_location=map_location, weights_only=False)
         return original(filename, map_location)
 
-    CheckpointLoader._schemes[''] = load_trusted
+    CheckpointLoader._schemes[''] = load_from_trusted_local
     try:
         yield
     finally:

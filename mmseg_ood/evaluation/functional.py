@@ -99,9 +99,12 @@ def anomaly_metrics(scores: np.ndarray,
     else:
         # sklearn's roc_curve(drop_intermediate=True): keep the end points
         # and every point where the curve changes direction.
-        keep = np.concatenate([[True],
-                               np.logical_or(np.diff(fps, 2),
-                                             np.diff(tps, 2)), [True]])
+        if fps.size > 2:
+            keep = np.concatenate([[True],
+                                   np.logical_or(np.diff(fps, 2),
+                                                 np.diff(tps, 2)), [True]])
+        else:
+            keep = np.ones(fps.size, dtype=bool)
         kept_tpr = np.concatenate([[0.0], tpr[1:][keep]])
         kept_fpr = np.concatenate([[0.0], fpr[1:][keep]])
         fpr_at = float(kept_fpr[np.argmin(np.abs(kept_tpr - tpr_target))])

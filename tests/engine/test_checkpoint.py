@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
 
-from mmseg_ood.engine import trusted_checkpoints
+from mmseg_ood.engine import model_checkpoint_paths, trusted_checkpoints
 
 
 @pytest.fixture
@@ -42,3 +42,15 @@ def test_trust_is_limited_to_named_files_and_dirs(mmengine_like_checkpoint,
     with trusted_checkpoints(dirs=[str(mmengine_like_checkpoint.parent)]):
         assert _load_checkpoint(path, map_location='cpu')['meta']['iter'] == 10
     assert CheckpointLoader._schemes[''] is original
+
+
+def test_model_checkpoint_paths_are_found_at_any_depth():
+    model = dict(
+        pretrained='weights/backbone.pth',
+        backbone=dict(init_cfg=dict(type='Pretrained',
+                                    checkpoint='weights/b.pth')),
+        heads=[dict(init_cfg=dict(type='Pretrained',
+                                  checkpoint='https://x/y.pth'))],
+        other=dict(pretrained=None))
+    assert model_checkpoint_paths(model) == ['weights/backbone.pth',
+                                             'weights/b.pth']

@@ -11,7 +11,10 @@ from mmseg.structures import SegDataSample
 from mmseg_ood.engine.hooks import (OutlierLabelError, OutlierLabelGuardHook,
                                     find_outlier_unaware_losses)
 
-MODEL_CFG = 'configs/_base_/models/deeplabv3plus_r50-d8_balanced-energy.py'
+from ..conftest import CONFIG_DIR
+
+MODEL_CFG = str(CONFIG_DIR / '_base_' / 'models' /
+                'deeplabv3plus_r50-d8_balanced-energy.py')
 
 
 def tiny_model(aux_loss):

@@ -83,3 +83,9 @@ def test_errors_name_the_image():
         metric.process({}, samples)
     with pytest.raises(ValueError, match='score_type'):
         METRICS.build(dict(type='AnomalyMetric', score_type='odin'))
+    with pytest.raises(TypeError, match='fpr_rules'):
+        METRICS.build(dict(type='AnomalyMetric', fpr_rules='nearest'))
+    samples = make_samples(n=1)
+    del samples[0]['seg_logits']
+    with pytest.raises(KeyError, match='without --tta'):
+        metric.process({}, samples)

@@ -47,6 +47,16 @@ def test_rules_differ_where_the_curve_jumps_over_095():
     assert nearest == 0.0
 
 
+def test_constant_scores():
+    # One threshold: the ROC is the diagonal, AP the anomaly share.
+    labels = np.array([0, 1, 0, 0])
+    for rule in ('first', 'nearest'):
+        m = anomaly_metrics(np.full(4, 2.0), labels, fpr_rule=rule)
+        assert m['auroc'] == pytest.approx(0.5)
+        assert m['ap'] == pytest.approx(0.25)
+        assert m['fpr'] == 1.0
+
+
 def test_errors():
     with pytest.raises(ValueError, match='both anomaly and inlier'):
         anomaly_metrics(np.array([0.1, 0.2]), np.array([0, 0]))

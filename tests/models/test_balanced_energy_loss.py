@@ -67,10 +67,10 @@ def test_hand_worked_classification_example():
     # K=2; one inlier (0, 0) and two outliers (ln3, 0), (0, ln3).
     logits = torch.tensor([[0.0, 0.0], [math.log(3), 0.0], [0.0, math.log(3)]])
     label = torch.tensor([1, OUT, OUT])
+    # (N, K) logits: factor 1 and no spatial terms by default.
     loss = BalancedEnergyLoss(
         prior=[0.75, 0.25], alpha=2.0, gamma1=1.0, gamma2=2.0, m_in=-1.0,
-        m_out=0.0, in_out_factor=1.0, sparse_weight=0.0, smooth_weight=0.0,
-        loss_weight=1.0)
+        m_out=0.0, loss_weight=1.0)
     # E(inlier) = -ln 2 -> L_in = (1 - ln 2)^2.
     # Outlier 1: softmax (3/4, 1/4); pi^1 = (.75, .25) -> Z1 = 0.625;
     # pi^2 = (.9, .1) -> Z2 = 0.7; E = -ln 4; hinge = (1.25 + ln 4)^2.
@@ -81,6 +81,21 @@ def test_hand_worked_classification_example():
              (0.75 + math.log(4))**2) / 1.0
     assert loss(logits, label).item() == pytest.approx(l_in + l_out,
                                                        rel=1e-6)
+
+
+def test_hand_worked_segmentation_example():
+    # One image, K=2, a 1x2 map: inlier (0, 0) beside outlier (ln3, 0).
+    logits = torch.tensor([[[[0.0, math.log(3)]], [[0.0, 0.0]]]])
+    label = torch.tensor([[[0, OUT]]])
+    loss = BalancedEnergyLoss(
+        prior=[0.75, 0.25], alpha=2.0, gamma1=1.0, gamma2=2.0, m_in=-1.0,
+        m_out=0.0, sparse_weight=0.1, smooth_weight=0.2, loss_weight=1.0)
+    # E = (-ln 2, -ln 4); Z1 = 0.625, Z2 = 0.7 (as above).
+    # L_in = (1 - ln 2)^2; L_out = 0.7 (1.25 + ln 4)^2 / 0.7.
+    # sparsity: |E_out - 2 Z1| = ln 4 + 1.25; smoothness: 0.5 (ln 2)^2.
+    expected = (0.5 * ((1 - math.log(2))**2 + (1.25 + math.log(4))**2) +
+                0.1 * (math.log(4) + 1.25) + 0.2 * 0.5 * math.log(2)**2)
+    assert loss(logits, label).item() == pytest.approx(expected, rel=1e-6)
 
 
 @pytest.mark.parametrize('alpha,gamma1,gamma2', [(5.0, 3.0, 3.0),
@@ -209,7 +224,7 @@ def test_autocast_computes_in_float32(dtype):
     label = torch.randint(0, 19, (2, 6, 6), generator=gen)
     label[:, :2] = OUT
     loss = BalancedEnergyLoss(prior='cityscapes_paper')
-    with torch.autocast('cpu', dtype=torch.bfloat16):
+    with torch.autocast('cpu', dtype=dtype):
         value = loss(logits, label)
     assert value.dtype == torch.float32
     assert value.item() == pytest.approx(
@@ -273,6 +288,7 @@ def test_prior_sources(tmp_path):
     (dict(prior='uniform', temperature=0.0), 'temperature'),
     (dict(prior='uniform', num_classes=19, outlier_index=3), 'collides'),
     (dict(prior='uniform', alpha=-1.0), 'alpha'),
+    (dict(prior=[0.0, 1.0], gamma1=-1.0), 'gamma1'),
 ])
 def test_invalid_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -83,6 +83,28 @@ def test_resume_continues_from_the_checkpoint(trained):
     assert ckpt['optimizer']['state'], 'optimizer state restored and saved'
 
 
+def test_auto_resume_prefers_the_work_dir_over_load_from(trained):
+    # A fine-tuning run starts from load_from (here: another run's
+    # checkpoint, standing in for a model-zoo file); `--resume` without a
+    # path must then continue from the run's own latest checkpoint.
+    cwd, work, _ = trained
+    finetune = cwd / 'finetune'
+    options = FAST + [f'load_from={work / "iter_4.pth"}']
+    first = run_tool([
+        TRAIN, demo_config(DEMO), '--work-dir', str(finetune), '--resume',
+        '--cfg-options'
+    ] + options + schedule(2, 100, 2), cwd)
+    assert 'no checkpoint in' in first.stdout + first.stderr
+    assert osp.isfile(finetune / 'iter_2.pth')
+    again = run_tool([
+        TRAIN, demo_config(DEMO), '--work-dir', str(finetune), '--resume',
+        '--cfg-options'
+    ] + options + schedule(3, 100, 3), cwd)
+    log = again.stdout + again.stderr
+    assert 'resumed epoch: 0, iter: 2' in log
+    assert osp.isfile(finetune / 'iter_3.pth')
+
+
 def test_test_tool_writes_metrics_json(trained):
     cwd, work, _ = trained
     out = cwd / 'ra.json'
@@ -120,7 +142,7 @@ def test_two_process_cpu_training_with_torchrun(trained):
         '--master_port=29517', TRAIN,
         demo_config(DEMO), '--launcher', 'pytorch', '--work-dir', str(work),
         '--cfg-options'
-    ] + FAST + schedule(2, 2, 2), cwd)
+    ] + FAST + schedule(2, 2, 2), cwd, env=dict(CUDA_VISIBLE_DEVICES=''))
     assert osp.isfile(work / 'iter_2.pth')
     logs = [
         open(osp.join(root, f)).read() for root, _, files in os.walk(work)

@@ -19,9 +19,6 @@ import subprocess
 import sys
 import time
 
-from mmseg_ood.datasets.coco_ood import build_coco_ood_bank
-from mmseg_ood.demo import make_demo_world
-
 #: Where the demo configs read the world from.
 DATA_ROOT = 'data/demo_world'
 TRAIN_CONFIG = 'configs/deeplabv3plus_balanced_energy_demo.py'
@@ -48,9 +45,10 @@ def main(argv=None):
     start = time.time()
 
     print(f'[1/4] demo world -> {DATA_ROOT} (synthetic)', flush=True)
-    make_demo_world(DATA_ROOT)
+    run([sys.executable, 'tools/misc/make_demo_world.py', '--out', DATA_ROOT])
     print('[2/4] COCO outlier bank', flush=True)
-    build_coco_ood_bank(osp.join(DATA_ROOT, 'coco'), nproc=1)
+    run([sys.executable, 'tools/dataset_converters/coco_ood.py',
+         osp.join(DATA_ROOT, 'coco'), '--nproc', '1'])
 
     print('[3/4] training', flush=True)
     run([sys.executable, 'tools/train.py', TRAIN_CONFIG, '--work-dir',

@@ -49,8 +49,7 @@ class AnomalyMetric(BaseMetric):
                  fpr_rule: str = 'first',
                  ignore_index: int = IGNORE_INDEX,
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 **kwargs) -> None:
+                 prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if score_type not in SCORE_TYPES:
             raise ValueError(f'Unknown score_type {score_type!r}; choose one '
@@ -68,6 +67,12 @@ class AnomalyMetric(BaseMetric):
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Score each image and keep its valid pixels' scores and labels."""
         for sample in data_samples:
+            if 'seg_logits' not in sample:
+                raise KeyError(
+                    'AnomalyMetric needs the `seg_logits` that MMSeg '
+                    'segmentors store on their predictions, but this model '
+                    'returned none (test-time augmentation with SegTTAModel '
+                    'drops them). Evaluate without --tta.')
             logits = sample['seg_logits']['data']
             label = sample['gt_sem_seg']['data'].squeeze(0).to(logits.device)
             name = sample.get('img_path', '<unknown image>')

@@ -11,12 +11,13 @@ registered as :class:`EnergyLoss`.
 
 For ``(N, C, H, W)`` logits (segmentation) the loss is::
 
-    L = f * (L_in + L_out) + w_sparse * ||E_out - alpha * Z_g1||_2
+    L = 0.5 * (L_in + L_out) + w_sparse * ||E_out - alpha * Z_g1||_2
         + w_smooth * 0.5 * sum (dE/di^2 + dE/dj^2)
 
-with ``f = in_out_factor`` (0.5 in the public segmentation code); a batch
-without outlier pixels gives ``L_in`` + smoothness (no factor). For
-``(N, C)`` logits (classification) there are no spatial terms.
+as in the public segmentation code; a batch without outlier pixels gives
+``L_in`` + smoothness (no 0.5 factor). For ``(N, C)`` logits
+(classification) it is ``L_in + L_out``, without spatial terms, as in the
+public classification code.
 """
 import json
 import os.path as osp
@@ -98,9 +99,17 @@ def load_prior(prior: PriorSpec,
     return tensor / tensor.sum()
 
 
-def sharpen_prior(prior: Tensor, gamma: float) -> Tensor:
-    """``pi^g / sum_j pi_j^g``: sharpen (gamma > 1) or flatten a prior."""
-    powered = prior.pow(gamma)
+def sharpen_prior(prior, gamma: float):
+    """``pi^g / sum_j pi_j^g``: sharpen (gamma > 1) or flatten a prior.
+
+    Args:
+        prior (Tensor | np.ndarray): Non-negative class frequencies.
+        gamma (float): The power.
+
+    Returns:
+        Tensor | np.ndarray: The renormalised prior, same type as ``prior``.
+    """
+    powered = prior**gamma
     return powered / powered.sum()
 
 
@@ -113,7 +122,7 @@ def balanced_energy_loss(cls_score: Tensor,
                          m_in: float = -12.0,
                          m_out: float = -6.0,
                          temperature: float = 1.0,
-                         in_out_factor: float = 0.5,
+                         in_out_factor: Optional[float] = None,
                          sparse_weight: float = 5e-4,
                          smooth_weight: float = 3e-6,
                          detach_prior_weight: bool = False,
@@ -134,8 +143,9 @@ def balanced_energy_loss(cls_score: Tensor,
         m_in (float): Inlier energy margin.
         m_out (float): Outlier energy margin.
         temperature (float): Energy temperature.
-        in_out_factor (float): Factor on ``L_in + L_out`` when the batch
-            holds outliers (0.5 in segmentation, 1.0 in classification).
+        in_out_factor (float, optional): Factor on ``L_in + L_out`` when the
+            batch holds outliers. None: 0.5 for spatial logits (public
+            segmentation code), 1.0 for (N, C) logits (classification code).
         sparse_weight (float): Weight of the outlier sparsity term
             (spatial inputs only).
         smooth_weight (float): Weight of the energy smoothness term
@@ -188,6 +198,8 @@ def balanced_energy_loss(cls_score: Tensor,
             hinge = F.relu(m_out + alpha * z1 - e_out).pow(2)
             loss_out = (z2 * hinge).sum() / z2.sum().clamp_min(
                 torch.finfo(z2.dtype).tiny)
+            if in_out_factor is None:
+                in_out_factor = 0.5 if e.dim() == 3 else 1.0
             loss = in_out_factor * (loss + loss_out)
             if sparse_weight and e.dim() == 3:
                 loss = loss + sparse_weight * torch.linalg.vector_norm(
@@ -220,8 +232,10 @@ class BalancedEnergyLoss(nn.Module):
         m_in (float): Inlier energy margin.
         m_out (float): Outlier energy margin.
         temperature (float): Energy temperature T.
-        in_out_factor (float): Factor on ``L_in + L_out`` in batches with
-            outliers (0.5 segmentation, 1.0 classification).
+        in_out_factor (float, optional): Factor on ``L_in + L_out`` in
+            batches with outliers. None (default): 0.5 for (N, C, H, W)
+            logits (the public segmentation code), 1.0 for (N, C) logits
+            (the public classification code).
         sparse_weight (float): Outlier sparsity weight (spatial only).
         smooth_weight (float): Energy smoothness weight (spatial only).
         detach_prior_weight (bool): Stop gradients through ``Z``.
@@ -247,7 +261,7 @@ class BalancedEnergyLoss(nn.Module):
                  m_in: float = -12.0,
                  m_out: float = -6.0,
                  temperature: float = 1.0,
-                 in_out_factor: float = 0.5,
+                 in_out_factor: Optional[float] = None,
                  sparse_weight: float = 5e-4,
                  smooth_weight: float = 3e-6,
                  detach_prior_weight: bool = False,
@@ -263,7 +277,8 @@ class BalancedEnergyLoss(nn.Module):
             raise ValueError(f'alpha must be >= 0, got {alpha}.')
         for name, value in (('sparse_weight', sparse_weight),
                             ('smooth_weight', smooth_weight),
-                            ('in_out_factor', in_out_factor)):
+                            ('in_out_factor', in_out_factor or 0),
+                            ('gamma1', gamma1), ('gamma2', gamma2)):
             if value < 0:
                 raise ValueError(f'{name} must be >= 0, got {value}.')
         prior_tensor = load_prior(prior, num_classes)
@@ -351,11 +366,15 @@ class BalancedEnergyLoss(nn.Module):
 
 @MODELS.register_module()
 class EnergyLoss(BalancedEnergyLoss):
-    """Energy regularization of Liu et al. (2020), the unbalanced baseline.
+    """Energy regularization (Liu et al., 2020): the unbalanced baseline.
 
     Exactly :class:`BalancedEnergyLoss` with ``alpha=0`` and a uniform prior:
     the margin is ``m_out`` for every outlier and all outliers weigh the
-    same, so ``L_out = mean max(0, m_out - E)^2`` (PEBAL / Energy-OE).
+    same, so ``L_out = mean max(0, m_out - E)^2``. On (N, C) logits this is
+    Liu et al.'s loss ``L_in + L_out`` (Energy-OE); on segmentation logits
+    it carries the same 0.5 factor, sparsity and smoothness terms as the
+    balanced loss, as PEBAL's energy regularization does (set
+    ``sparse_weight=0, smooth_weight=0`` to drop them).
 
     Args:
         num_classes (int, optional): Number of inlier classes K.
