@@ -8,6 +8,7 @@ torchrun and gloo.
 import json
 import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 
@@ -37,6 +38,12 @@ def run_tool(args, cwd, expect_ok=True, env=None):
     if expect_ok:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
 
 
 def schedule(iters, val_interval, ckpt_interval):
@@ -139,7 +146,7 @@ def test_two_process_cpu_training_with_torchrun(trained):
     work = cwd / 'dist'
     run_tool([
         '-m', 'torch.distributed.run', '--nproc_per_node=2',
-        '--master_port=29517', TRAIN,
+        f'--master_port={free_port()}', TRAIN,
         demo_config(DEMO), '--launcher', 'pytorch', '--work-dir', str(work),
         '--cfg-options'
     ] + FAST + schedule(2, 2, 2), cwd, env=dict(CUDA_VISIBLE_DEVICES=''))
