@@ -1,6 +1,7 @@
 """Shared fixtures: the repository root and a small SYNTHETIC demo world."""
 import os
 import os.path as osp
+import socket
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,10 @@ def demo_config(name: str) -> str:
     path = CONFIG_DIR / name
     assert osp.isfile(path), path
     return str(path)
+
+
+def free_port() -> int:
+    """A TCP port free on this machine (for torchrun / gloo rendezvous)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]

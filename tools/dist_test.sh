@@ -2,6 +2,11 @@
 # Distributed evaluation through torchrun.
 # Usage: bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py options...]
 set -euo pipefail
+if [ "$#" -lt 3 ]; then
+    echo "usage: [PORT=29500] [NNODES=1 NODE_RANK=0 MASTER_ADDR=...]" \
+        "bash $0 CONFIG CHECKPOINT GPUS [test.py options...]" >&2
+    exit 2
+fi
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3

@@ -2,7 +2,13 @@
 # Distributed training through torchrun (PyTorch DDP via MMEngine).
 # Usage: bash tools/dist_train.sh CONFIG GPUS [train.py options...]
 # GPUs: NCCL and SyncBN as the config says; no CUDA: gloo and BN, unedited.
+# train_dataloader.batch_size is per process: total batch = GPUS x batch_size.
 set -euo pipefail
+if [ "$#" -lt 2 ]; then
+    echo "usage: [PORT=29500] [NNODES=1 NODE_RANK=0 MASTER_ADDR=...]" \
+        "bash $0 CONFIG GPUS [train.py options...]" >&2
+    exit 2
+fi
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}

@@ -2,27 +2,32 @@
 
 Same arguments as MMSeg's ``tools/train.py``; in addition ``--resume`` takes
 an optional checkpoint path, checkpoints the user names load under
-torch >= 2.6, and distributed runs on machines without CUDA use gloo and BN.
+torch >= 2.6, distributed runs on machines without CUDA use gloo and BN, and
+a resumed run continues exactly: the checkpoints also hold the random state
+(``RandomStateHook``), so an interrupted and resumed run in deterministic
+mode ends with the same weights as an uninterrupted one.
 
 Examples:
     python tools/train.py configs/deeplabv3plus_balanced_energy.py
     python tools/train.py CONFIG --resume                 # latest in work_dir
     python tools/train.py CONFIG --resume work_dirs/x/iter_4000.pth
     bash tools/dist_train.sh CONFIG 4 --amp
+    GPUS=16 bash tools/slurm_train.sh PARTITION JOB CONFIG WORK_DIR
 """
 import argparse
 import logging
 import os.path as osp
 
-import torch
+from mmengine.device import (is_cuda_available, is_mlu_available,
+                             is_musa_available, is_npu_available)
 from mmengine.logging import print_log
 from mmengine.runner import find_latest_checkpoint
 
 import mmseg_ood  # noqa: F401  (registers the project's modules)
 from mmseg_ood.engine import (add_runner_arguments, build_runner,
-                              ensure_guard_hook, load_run_config,
-                              model_checkpoint_paths, parse_runner_args,
-                              trusted_checkpoints)
+                              ensure_guard_hook, ensure_random_state_hook,
+                              load_run_config, model_checkpoint_paths,
+                              parse_runner_args, trusted_checkpoints)
 
 
 def parse_args(argv=None):
@@ -39,16 +44,30 @@ def parse_args(argv=None):
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='enable automatic-mixed-precision training (CUDA only)')
+        help='enable automatic-mixed-precision training (fp16 autocast '
+        'with a dynamic loss scale; needs a CUDA, NPU, MLU or MUSA device)')
     add_runner_arguments(parser)
     return parse_runner_args(parser, argv)
 
 
 def enable_amp(cfg) -> None:
-    """Switch the optimizer wrapper to AMP, as MMSeg's ``--amp`` does."""
-    if not torch.cuda.is_available():
-        raise SystemExit('--amp needs a CUDA GPU; none is available here. '
-                         'Run without --amp on CPU.')
+    """Switch the optimizer wrapper to AMP, as MMSeg's ``--amp`` does.
+
+    ``AmpOptimWrapper`` with ``loss_scale='dynamic'``. MMEngine's AMP
+    wrapper supports CUDA, NPU, MLU and MUSA devices, not the CPU, so on a
+    machine without one this stops with a message instead of an assertion
+    from inside the wrapper.
+
+    Raises:
+        SystemExit: no accelerator, or an optimizer wrapper other than
+            ``OptimWrapper`` / ``AmpOptimWrapper`` in the config.
+    """
+    if not (is_cuda_available() or is_npu_available() or is_mlu_available()
+            or is_musa_available()):
+        raise SystemExit(
+            '--amp needs a CUDA (or NPU/MLU/MUSA) device, and none is '
+            "available here: MMEngine's AmpOptimWrapper does not run on the "
+            'CPU. Train without --amp on this machine.')
     wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
     if wrapper == 'AmpOptimWrapper':
         print_log('AMP training is already enabled in the config.',
@@ -92,6 +111,7 @@ def main(argv=None):
         enable_amp(cfg)
     set_resume(cfg, args.resume)
     ensure_guard_hook(cfg)
+    ensure_random_state_hook(cfg)
     runner = build_runner(cfg)
     trusted = [cfg.get('load_from')] + model_checkpoint_paths(cfg.model)
     with trusted_checkpoints(files=trusted, dirs=[cfg.work_dir]):

@@ -39,6 +39,7 @@ from mmengine.logging import print_log
 from mmengine.utils import track_parallel_progress, track_progress
 from pycocotools import mask as mask_utils
 
+from mmseg_ood.utils.file_io import PARTIAL_SUFFIX, atomic_output
 from mmseg_ood.utils.constants import (COCO_EXCLUDED_CATEGORIES,
                                        COCO_MIN_IMAGE_SIZE, OUTLIER_INDEX)
 
@@ -54,7 +55,6 @@ BANK_VERSION = 1
 
 _CONVERTER = 'tools/dataset_converters/coco_ood.py'
 _DEFAULT_SPLIT = 'train2017'
-_TMP_SUFFIX = '.tmp'
 # Fixed PNG settings so that the same mask always encodes to the same bytes.
 _PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 3]
 _ENTRY_KEYS = ('img', 'mask', 'bbox', 'categories')
@@ -97,18 +97,6 @@ def _expected_layout(coco_root: str, split: str) -> str:
     ann_file = osp.join(coco_root, 'annotations', f'instances_{split}.json')
     images = osp.join(coco_root, split, '*.jpg')
     return f'expected a COCO 2017 layout:\n  {ann_file}\n  {images}'
-
-
-def _atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder.
-
-    An interrupted write leaves at most ``<path>.tmp`` behind, never a
-    truncated ``path``.
-    """
-    tmp_path = path + _TMP_SUFFIX
-    with open(tmp_path, 'wb') as f:
-        f.write(data)
-    os.replace(tmp_path, path)
 
 
 def _annotation_rle(segmentation: Any, height: int, width: int,
@@ -188,7 +176,9 @@ def _build_one_mask(task: tuple) -> Optional[Tuple[Tuple[int, ...], bool]]:
         with open(mask_path, 'rb') as f:
             if f.read() == data:
                 return _tight_bbox(union), False
-    _atomic_write_bytes(mask_path, data)
+    with atomic_output(mask_path) as tmp:
+        with open(tmp, 'wb') as f:
+            f.write(data)
     return _tight_bbox(union), True
 
 
@@ -363,10 +353,8 @@ def build_coco_ood_bank(
     os.makedirs(out_dir, exist_ok=True)
     # Leftovers of an interrupted run (only names this module writes).
     for stale in glob.glob(
-            osp.join(glob.escape(out_dir), '*.png' + _TMP_SUFFIX)):
+            osp.join(glob.escape(out_dir), '.*.png.*' + PARTIAL_SUFFIX)):
         os.remove(stale)
-    if osp.isfile(index_file + _TMP_SUFFIX):
-        os.remove(index_file + _TMP_SUFFIX)
 
     tasks = []
     for img, anns in candidates:
@@ -416,7 +404,9 @@ def build_coco_ood_bank(
         'num_dropped': dropped,
         'entries': entries,
     }
-    _atomic_write_bytes(index_file, _dump_index(index))
+    with atomic_output(index_file) as tmp:
+        with open(tmp, 'wb') as f:
+            f.write(_dump_index(index))
     print_log(
         f'COCO outlier bank ({split}): kept {len(entries)} of '
         f'{len(coco["images"])} images; dropped '

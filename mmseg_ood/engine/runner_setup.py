@@ -3,7 +3,8 @@
 Config loading follows MMSeg's tools exactly (``--cfg-options``,
 ``--work-dir``, ``--launcher``); on top, a distributed run on a machine
 without CUDA is prepared for gloo and BN, and the outlier-label guard hook
-is added to training runs that lack it.
+and the random-state hook (exact resume) are added to training runs that
+lack them.
 """
 import argparse
 import os
@@ -17,6 +18,7 @@ from mmseg.registry import RUNNERS
 from .distributed import setup_cpu_distributed
 
 GUARD_HOOK = 'OutlierLabelGuardHook'
+RANDOM_STATE_HOOK = 'RandomStateHook'
 
 
 def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,13 +79,24 @@ def load_run_config(config: str,
     return cfg
 
 
+def _ensure_custom_hook(cfg: Config, hook_type: str) -> None:
+    """Append ``dict(type=hook_type)`` to ``custom_hooks`` if absent."""
+    hooks: Sequence[dict] = list(cfg.get('custom_hooks', None) or [])
+    if not any(hook.get('type') in (hook_type, f'mmseg.{hook_type}')
+               for hook in hooks):
+        hooks.append(dict(type=hook_type))
+    cfg.custom_hooks = hooks
+
+
 def ensure_guard_hook(cfg: Config) -> None:
     """Add :class:`OutlierLabelGuardHook` to ``custom_hooks`` if absent."""
-    hooks: Sequence[dict] = list(cfg.get('custom_hooks', None) or [])
-    if not any(hook.get('type') in (GUARD_HOOK, f'mmseg.{GUARD_HOOK}')
-               for hook in hooks):
-        hooks.append(dict(type=GUARD_HOOK))
-    cfg.custom_hooks = hooks
+    _ensure_custom_hook(cfg, GUARD_HOOK)
+
+
+def ensure_random_state_hook(cfg: Config) -> None:
+    """Add :class:`RandomStateHook` (exact ``--resume``) to
+    ``custom_hooks`` if absent."""
+    _ensure_custom_hook(cfg, RANDOM_STATE_HOOK)
 
 
 def build_runner(cfg: Config) -> Runner:

@@ -65,3 +65,22 @@ def test_missing_label_and_empty_folder(demo_world, tmp_path):
     # Road Anomaly frames are jpg: png frames are not taken for them.
     with pytest.raises(FileNotFoundError, match=r'No \*.jpg image'):
         build('RoadAnomalyDataset', demo_world['fs_laf'])
+
+
+def test_set_name_and_version_come_from_the_record(demo_world, tmp_path):
+    import json
+    root = tmp_path / 'static'
+    shutil.copytree(demo_world['fs_static'], root)
+    assert build('FishyscapesDataset', str(root)).metainfo['set_name'] == \
+        'Fishyscapes'  # a processed copy without record
+    (root / 'DATASET.json').write_text(
+        json.dumps(dict(format='mmseg_ood.anomaly_set', name='FS Static val',
+                        version='v2')))
+    dataset = build('FishyscapesDataset', str(root))
+    assert dataset.metainfo['set_name'] == 'FS Static val'
+    assert dataset.metainfo['set_version'] == 'v2'
+    named = DATASETS.build(
+        dict(type='FishyscapesDataset', data_root=str(root), pipeline=[],
+             set_name='mine'))
+    assert named.metainfo['set_name'] == 'mine'
+    assert named.metainfo['set_version'] == 'v2'

@@ -229,17 +229,21 @@ def test_rerun_after_interruption(built):
     mask_dir = osp.join(coco_root, 'annotations', 'ood_seg_train2017')
     before = _folder_bytes(mask_dir)
     index_before = _read_bytes(index_file)
-    # An interrupted run: one mask never moved into place, junk temp files.
+    # An interrupted run: one mask never moved into place, junk temp files
+    # (the names mmseg_ood.utils.file_io.atomic_output gives them).
     os.remove(osp.join(mask_dir, '000000000001.png'))
-    for name in ('000000000001.png.tmp', '000000000006.png.tmp'):
+    for name in ('.000000000001.png.x1.partial',
+                 '.000000000006.png.x2.partial'):
         with open(osp.join(mask_dir, name), 'wb') as f:
             f.write(b'\x89PNG truncated')
-    with open(index_file + '.tmp', 'w') as f:
+    index_tmp = osp.join(osp.dirname(index_file),
+                         '.' + osp.basename(index_file) + '.x3.partial')
+    with open(index_tmp, 'w') as f:
         f.write('{"format": ')
     build_coco_ood_bank(coco_root, show_progress=True)
     assert _folder_bytes(mask_dir) == before
     assert _read_bytes(index_file) == index_before
-    assert not osp.exists(index_file + '.tmp')
+    assert not osp.exists(index_tmp)
 
 
 def test_nproc_2_matches_nproc_1(coco_root):

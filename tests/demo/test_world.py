@@ -35,6 +35,10 @@ TINY = dict(
     num_fs_laf=1,
     num_fs_static=0,
     num_road_anomaly=0,
+    num_laf_extra=0,
+    num_fs_static_raw=0,
+    num_smiyc_anomaly=0,
+    num_smiyc_obstacle=0,
     frame_size=(64, 128))
 FRAME = SMALL['frame_size']
 RA_FRAME = (144, 256)  # 9/8 as tall as the street frames
@@ -79,7 +83,9 @@ def _cityscapes_pairs(world, split):
 def test_layout_and_marker(world):
     root = world['root']
     assert set(world) == {
-        'root', 'cityscapes', 'coco', 'fs_laf', 'fs_static', 'road_anomaly'
+        'root', 'cityscapes', 'coco', 'fs_laf', 'fs_static', 'road_anomaly',
+        'laf', 'fs_laf_labels', 'fs_static_v1', 'fs_static_v2',
+        'fs_static_v3', 'road_anomaly_raw', 'smiyc_anomaly', 'smiyc_obstacle'
     }
     with open(osp.join(root, MARKER_FILE), encoding='utf-8') as f:
         text = f.read()
@@ -262,4 +268,72 @@ def test_invalid_arguments(tmp_path):
         make_demo_world(str(tmp_path / 'w'), **{**TINY, 'frame_size': (8, 8)})
     with pytest.raises(ValueError, match='num_train'):
         make_demo_world(str(tmp_path / 'w'), **{**TINY, 'num_train': 0})
+    with pytest.raises(ValueError, match='num_fs_static_raw'):
+        make_demo_world(str(tmp_path / 'w'),
+                        **{**TINY, 'num_fs_static_raw': 1})
     assert not os.listdir(tmp_path)
+
+
+def _files(folder):
+    out = []
+    for dirpath, _, files in os.walk(folder):
+        out += [osp.relpath(osp.join(dirpath, f), folder) for f in files]
+    return sorted(out)
+
+
+def test_raw_release_layouts(world):
+    laf_id = r'\d{2}_[A-Za-z0-9_]+_\d{6}_\d{6}'
+    # Fishyscapes Lost & Found labels: one per processed frame, same labels
+    labels = sorted(os.listdir(world['fs_laf_labels']))
+    assert len(labels) == SMALL['num_fs_laf']
+    processed = sorted(os.listdir(osp.join(world['fs_laf'], 'labels')))
+    for i, (name, ref) in enumerate(zip(labels, processed)):
+        assert re.match(rf'^{i:04d}_{laf_id}_labels\.png$', name), name
+        np.testing.assert_array_equal(
+            _read(osp.join(world['fs_laf_labels'], name)),
+            _read(osp.join(world['fs_laf'], 'labels', ref)))
+    # Lost & Found: every frame has gtCoarse label ids in the L&F range
+    frames = _files(osp.join(world['laf'], 'leftImg8bit'))
+    assert len(frames) == SMALL['num_fs_laf'] + 3  # 3 extra by default
+    for rel in frames:
+        split, scene, name = rel.split(os.sep)
+        assert split in ('train', 'test')
+        assert re.match(rf'^{laf_id}_leftImg8bit\.png$', name)
+        assert name.startswith(scene + '_')
+        ids = _read(osp.join(world['laf'], 'gtCoarse', split, scene,
+                             name.replace('leftImg8bit',
+                                          'gtCoarse_labelIds')))
+        assert ids.shape == FRAME and ids.max() <= 200
+    # Static overlays: labels + int overlays on the Cityscapes val frames
+    for version in ('v1', 'v2', 'v3'):
+        names = sorted(os.listdir(world[f'fs_static_{version}']))
+        assert len(names) == 4, names
+        for name in names[::2]:
+            assert re.match(r'^\d{4}_frankfurt_\d{6}_\d{6}_labels\.png$',
+                            name)
+            with np.load(osp.join(world[f'fs_static_{version}'],
+                                  name.replace('labels.png', 'rgb.npz'))) \
+                    as data:
+                assert data.files == ['rgb']
+                assert data['rgb'].shape == (*FRAME, 3)
+                assert data['rgb'].dtype.kind == 'i'
+    # Road Anomaly raw: 0 background / 1 road / 2 anomaly
+    with open(osp.join(world['road_anomaly_raw'], 'frame_list.json')) as f:
+        frame_list = json.load(f)
+    assert len(frame_list) == SMALL['num_road_anomaly']
+    for name in frame_list:
+        raw = _read(osp.join(world['road_anomaly_raw'], 'frames',
+                             name[:-4] + '.labels', 'labels_semantic.png'))
+        assert set(np.unique(raw).tolist()) == {0, 1, 2}
+    # SegmentMeIfYouCan: validation frames with labels, one test frame
+    for key, pattern in (('smiyc_anomaly', r'^validation\d{4}\.jpg$'),
+                         ('smiyc_obstacle', r'^validation_\d+\.webp$')):
+        images = sorted(os.listdir(osp.join(world[key], 'images')))
+        valid = [n for n in images if re.match(pattern, n)]
+        assert len(valid) == 2 and len(images) == 3
+        for name in valid:
+            label = _read(osp.join(world[key], 'labels_masks',
+                                   osp.splitext(name)[0] +
+                                   '_labels_semantic.png'))
+            assert set(np.unique(label).tolist()) <= {0, 1, 255}
+            assert (label == 1).any()

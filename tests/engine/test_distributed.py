@@ -1,4 +1,6 @@
 """CPU distributed set-up of configs (the torchrun run is in tests/tools)."""
+import pytest
+import torch
 from mmengine.config import Config
 
 from mmseg_ood.engine import replace_sync_bn, setup_cpu_distributed
@@ -21,3 +23,20 @@ def test_setup_is_a_no_op_without_launcher():
     cfg = Config(dict(launcher='none', model=dict(norm=dict(type='SyncBN'))))
     assert setup_cpu_distributed(cfg) is False
     assert cfg.model.norm.type == 'SyncBN'
+
+
+def test_slurm_without_cuda_names_the_cpu_way(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    cfg = Config(dict(launcher='slurm', model=dict()))
+    with pytest.raises(RuntimeError, match='--launcher pytorch'):
+        setup_cpu_distributed(cfg)
+
+
+def test_setup_is_a_no_op_with_cuda(monkeypatch):
+    # GPU runs keep NCCL, SyncBN and MMEngine's own DDP wrapper settings
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    cfg = Config(dict(launcher='pytorch',
+                      model=dict(norm=dict(type='SyncBN'))))
+    assert setup_cpu_distributed(cfg) is False
+    assert cfg.model.norm.type == 'SyncBN'
+    assert 'model_wrapper_cfg' not in cfg and 'env_cfg' not in cfg

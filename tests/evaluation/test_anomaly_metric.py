@@ -89,3 +89,82 @@ def test_errors_name_the_image():
     del samples[0]['seg_logits']
     with pytest.raises(KeyError, match='without --tta'):
         metric.process({}, samples)
+
+
+def evaluate(samples, dataset_meta=None, **kwargs):
+    metric = METRICS.build(dict(type='AnomalyMetric', num_classes=19,
+                                **kwargs))
+    metric.dataset_meta = dataset_meta or {}
+    metric.process({}, samples)
+    return metric, metric.evaluate(len(samples))
+
+
+def test_histogram_mode_is_within_its_bound_of_exact():
+    samples = make_samples(n=4, shape=(40, 50))
+    for sample in samples:  # continuous scores: few exact ties
+        sample['seg_logits']['data'] += torch.linspace(0, 0.3, 20)[:, None,
+                                                                   None]
+    _, exact = evaluate(samples)
+    metric, hist = evaluate(samples, mode='histogram')
+    assert len(metric.results) == 0 and metric.summary['mode'] == 'histogram'
+    assert abs(hist['AP'] - exact['AP']) <= hist['AP_error_bound'] + 1e-9
+    assert hist['AP_error_bound'] < 0.5
+    assert hist['AUROC'] == pytest.approx(exact['AUROC'], abs=0.5)
+
+
+def test_a_set_without_anomaly_pixels_says_so(caplog):
+    samples = make_samples(n=2)
+    for sample in samples:
+        label = sample['gt_sem_seg']['data']
+        label[label == 1] = 0
+    for mode in ('exact', 'histogram'):
+        metric, result = evaluate(samples, mode=mode, prefix='empty')
+        assert result == {}
+        assert '0 anomaly pixels' in metric.summary['message']
+
+
+def _blob_samples():
+    """Energy high exactly on the ground-truth blobs: perfect components."""
+    samples = []
+    for offset in (0, 7):
+        logits = torch.full((19, 64, 64), -5.0)
+        logits[0] = 5.0
+        label = torch.zeros(64, 64, dtype=torch.long)
+        label[10 + offset:30 + offset, 10:40] = 1  # 600 px
+        logits[0][label == 1] = -5.0
+        label[:4] = 255
+        samples.append(
+            dict(seg_logits=dict(data=logits),
+                 gt_sem_seg=dict(data=label[None]),
+                 img_path=f'blob_{offset}.png'))
+    return samples
+
+
+@pytest.mark.parametrize('track', ['anomaly', 'obstacle'])
+def test_component_metrics_follow_the_dataset_track(track):
+    metric, result = evaluate(
+        _blob_samples(), dataset_meta=dict(component_track=track))
+    assert metric.summary['components'] == track
+    for key in ('sIoU_gt', 'PPV', 'mean_F1', 'AP', 'AUROC'):
+        assert result[key] == pytest.approx(100.0), key
+    # other sets get no component columns; a histogram cannot give them
+    _, plain = evaluate(_blob_samples())
+    assert 'sIoU_gt' not in plain
+    with pytest.raises(ValueError, match="mode='exact'"):
+        METRICS.build(dict(type='AnomalyMetric', mode='histogram',
+                           components=track))
+
+
+def test_component_metrics_drop_blobs_below_the_track_size():
+    samples = _blob_samples()
+    for sample in samples:  # shrink the blobs to 8x8 = 64 px
+        label = sample['gt_sem_seg']['data'][0]
+        label[label == 1] = 0
+        label[40:48, 40:48] = 1
+        sample['seg_logits']['data'][0] = 5.0
+        sample['seg_logits']['data'][0][label == 1] = -5.0
+    metric, result = evaluate(samples, components='anomaly')  # min GT 100
+    assert 'sIoU_gt' not in result and result['AP'] == pytest.approx(100)
+    assert 'no component metrics' in metric.summary['message']
+    _, result = evaluate(samples, components='obstacle')  # min GT 10
+    assert result['sIoU_gt'] == pytest.approx(100.0)

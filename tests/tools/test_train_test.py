@@ -5,29 +5,32 @@ small test world: a few training iterations with validation, resume, test
 with the metrics JSON, a misconfigured loss, and a 2-process CPU run with
 torchrun and gloo.
 """
+import csv
 import json
 import os
 import os.path as osp
-import socket
 import subprocess
 import sys
 
+import cv2
+import numpy as np
 import pytest
 import torch
+
+from mmseg_ood.evaluation.functional import metrics_from_counts
 
 from ..conftest import REPO_ROOT, demo_config
 
 TRAIN = str(REPO_ROOT / 'tools' / 'train.py')
 TEST = str(REPO_ROOT / 'tools' / 'test.py')
 DEMO = 'deeplabv3plus_balanced_energy_demo.py'
+DEMO_SETS = ('fs_laf', 'fs_static', 'road_anomaly', 'smiyc_anomaly',
+             'smiyc_obstacle')
 FAST = [
     'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
     'train_dataloader.persistent_workers=False',
-    'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-    'test_dataloader.num_workers=0',
-    'test_dataloader.persistent_workers=False',
-    'default_hooks.logger.interval=1'
-]
+    'val_dataloader.fs_laf.num_workers=0', 'default_hooks.logger.interval=1'
+] + [f'test_dataloader.{name}.num_workers=0' for name in DEMO_SETS]
 
 
 def run_tool(args, cwd, expect_ok=True, env=None):
@@ -38,12 +41,6 @@ def run_tool(args, cwd, expect_ok=True, env=None):
     if expect_ok:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def schedule(iters, val_interval, ckpt_interval):
@@ -112,20 +109,65 @@ def test_auto_resume_prefers_the_work_dir_over_load_from(trained):
     assert osp.isfile(finetune / 'iter_3.pth')
 
 
-def test_test_tool_writes_metrics_json(trained):
+def test_test_tool_writes_one_table_for_all_sets(trained):
     cwd, work, _ = trained
-    out = cwd / 'ra.json'
-    run_tool([
-        TEST,
-        demo_config(
-            'deeplabv3plus_balanced_energy_demo_test-road-anomaly.py'),
-        str(work / 'iter_4.pth'), '--work-dir', str(cwd / 'eval'),
-        '--out-json', str(out), '--cfg-options'
+    out = cwd / 'eval' / 'results.json'
+    proc = run_tool([
+        TEST, demo_config(DEMO), str(work / 'iter_4.pth'), '--work-dir',
+        str(cwd / 'eval'), '--out-json', str(out), '--curves',
+        '--overlays', '1', '--cfg-options'
     ] + FAST, cwd)
     record = json.loads(out.read_text())
-    assert record['test_data'].endswith('road_anomaly')
-    for key in ('AUROC', 'AP', 'FPR95'):
-        assert 0.0 <= record['metrics'][key] <= 100.0
+    sets = {s['set']: s for s in record['sets']}
+    assert list(sets) == list(DEMO_SETS)
+    for name, summary in sets.items():
+        for key in ('AUROC', 'AP', 'FPR95'):
+            assert 0.0 <= summary['metrics'][key] <= 100.0
+            assert record['metrics'][f'{name}/{key}'] == summary['metrics'][
+                key]
+    # SMIYC sets get the component metrics of their track
+    assert sets['smiyc_obstacle']['components'] == 'obstacle'
+    assert sets['smiyc_anomaly']['components'] == 'anomaly'
+    assert 'sIoU_gt' not in sets['fs_laf']['metrics']
+    assert sets['road_anomaly']['dataset'] == 'RoadAnomalyDataset'
+    rows = list(csv.DictReader(open(out.with_name('anomaly_sets.csv'))))
+    assert [r['set'] for r in rows] == list(DEMO_SETS)
+    assert float(rows[0]['AP']) == pytest.approx(
+        sets['fs_laf']['metrics']['AP'], abs=1e-4)
+    log = proc.stdout + proc.stderr
+    assert 'anomaly sets (percent; FPR95 rule: first)' in log
+    assert 'sIoU_gt' in log and 'mean_F1' in log
+    log_dir = [d for d in (cwd / 'eval').iterdir() if d.is_dir()]
+    for name in DEMO_SETS:
+        curve = cv2.imread(
+            str(next(log_dir[0].glob(f'curves/{name}.png'))))
+        assert curve is not None and curve.ndim == 3
+        overlays = list(log_dir[0].glob(f'overlays/{name}/*.png'))
+        assert len(overlays) == 1
+        # the stored (thinned) counts redraw the same curve
+        counts = np.load(next(log_dir[0].glob(f'curves/{name}.npz')))
+        thinned = metrics_from_counts(counts['fps'], counts['tps'])
+        assert 100 * thinned['ap'] == pytest.approx(
+            sets[name]['metrics']['AP'], abs=0.1)
+        assert thinned['num_pixels'] == sets[name]['num_pixels']
+
+
+def test_test_tool_picks_sets_from_the_catalogue(trained):
+    cwd, work, _ = trained
+    out = cwd / 'one.json'
+    run_tool([
+        TEST, demo_config(DEMO), str(work / 'iter_4.pth'), '--work-dir',
+        str(cwd / 'eval_one'), '--out-json', str(out), '--sets',
+        'road_anomaly', '--cfg-options'
+    ] + FAST, cwd)
+    record = json.loads(out.read_text())
+    assert [s['set'] for s in record['sets']] == ['road_anomaly']
+    proc = run_tool([
+        TEST, demo_config(DEMO), str(work / 'iter_4.pth'), '--work-dir',
+        str(cwd / 'eval_bad'), '--sets', 'cityscapes'
+    ], cwd, expect_ok=False)
+    assert "Unknown anomaly set(s) ['cityscapes']" in proc.stderr
+    assert 'fs_laf' in proc.stderr
 
 
 def test_plain_cross_entropy_fails_with_the_fix(trained):
@@ -139,21 +181,3 @@ def test_plain_cross_entropy_fails_with_the_fix(trained):
     assert 'OutlierLabelError' in proc.stderr
     assert "dict(type='InlierCrossEntropyLoss'" in proc.stderr
     assert 'IndexError' not in proc.stderr
-
-
-def test_two_process_cpu_training_with_torchrun(trained):
-    cwd, _, _ = trained
-    work = cwd / 'dist'
-    run_tool([
-        '-m', 'torch.distributed.run', '--nproc_per_node=2',
-        f'--master_port={free_port()}', TRAIN,
-        demo_config(DEMO), '--launcher', 'pytorch', '--work-dir', str(work),
-        '--cfg-options'
-    ] + FAST + schedule(2, 2, 2), cwd, env=dict(CUDA_VISIBLE_DEVICES=''))
-    assert osp.isfile(work / 'iter_2.pth')
-    logs = [
-        open(osp.join(root, f)).read() for root, _, files in os.walk(work)
-        for f in files if f.endswith('.log')
-    ]
-    assert any('Distributed training: True' in log for log in logs)
-    assert any('GPU number: 2' in log for log in logs)

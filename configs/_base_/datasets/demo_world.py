@@ -1,6 +1,7 @@
 # The built-in SYNTHETIC demo world (tools/misc/make_demo_world.py), in the
 # real on-disk layouts: Cityscapes-layout train frames with COCO-format
-# objects pasted as outliers, Fishyscapes- and Road-Anomaly-layout test sets.
+# objects pasted as outliers, and anomaly sets in the Fishyscapes, Road
+# Anomaly and SegmentMeIfYouCan layouts.
 # Frames are 256x512 (Cityscapes / 4). Not a benchmark: a toy world.
 data_root = 'data/demo_world'
 crop_size = (128, 256)
@@ -22,13 +23,6 @@ train_pipeline = [
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs')
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(512, 256), keep_ratio=True),
-    # labels stay at native resolution: scores are upsampled, never labels
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs')
-]
 train_dataloader = dict(
     batch_size=4,
     num_workers=1,
@@ -40,16 +34,48 @@ train_dataloader = dict(
         data_prefix=dict(
             img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
         pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
+anomaly_test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(512, 256), keep_ratio=True),
+    # labels stay at native resolution: scores are upsampled, never labels
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
+
+
+def _loader(**dataset):
+    return dict(
+        batch_size=1,
+        num_workers=1,
+        persistent_workers=False,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        dataset=dict(pipeline=anomaly_test_pipeline, **dataset))
+
+
+# the demo world's anomaly sets, in the layouts of the real benchmarks
+anomaly_sets = dict(
+    fs_laf=_loader(
         type='FishyscapesDataset',
-        data_root=data_root + '/fishyscapes/LostAndFound',
-        pipeline=test_pipeline))
-test_dataloader = val_dataloader
+        data_root=data_root + '/fishyscapes/LostAndFound'),
+    fs_static=_loader(
+        type='FishyscapesDataset',
+        data_root=data_root + '/fishyscapes/Static'),
+    road_anomaly=_loader(
+        type='RoadAnomalyDataset', data_root=data_root + '/road_anomaly'),
+    smiyc_anomaly=_loader(
+        type='SMIYCDataset',
+        track='RoadAnomaly21',
+        data_root=data_root + '/smiyc/dataset_AnomalyTrack'),
+    smiyc_obstacle=_loader(
+        type='SMIYCDataset',
+        track='RoadObstacle21',
+        data_root=data_root + '/smiyc/dataset_ObstacleTrack'),
+)
+del _loader
+val_dataloader = dict(fs_laf=anomaly_sets['fs_laf'])
+test_dataloader = anomaly_sets
 val_evaluator = dict(
     type='AnomalyMetric', score_type='energy', num_classes=19, blur=True)
 test_evaluator = val_evaluator
+val_cfg = dict(type='AnomalySetsValLoop')
+test_cfg = dict(type='AnomalySetsTestLoop')

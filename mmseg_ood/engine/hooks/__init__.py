@@ -1,9 +1,11 @@
 """Runner hooks."""
+from .anomaly_overlay_hook import AnomalyOverlayHook
 from .outlier_label_guard_hook import (OutlierLabelError,
                                        OutlierLabelGuardHook,
                                        find_outlier_unaware_losses)
+from .random_state_hook import RandomStateHook
 
 __all__ = [
-    'OutlierLabelError', 'OutlierLabelGuardHook',
-    'find_outlier_unaware_losses'
+    'AnomalyOverlayHook', 'OutlierLabelError', 'OutlierLabelGuardHook',
+    'RandomStateHook', 'find_outlier_unaware_losses'
 ]

@@ -1,4 +1,5 @@
 """Pixel-level anomaly segmentation metric for MMEngine evaluators."""
+import logging
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -11,7 +12,17 @@ from prettytable import PrettyTable
 from ...models.scores import SCORE_TYPES, anomaly_score
 from ...utils.constants import (ANOMALY_EVAL_ANOMALY, ANOMALY_EVAL_INLIER,
                                 IGNORE_INDEX)
-from ..functional import FPR_RULES, anomaly_metrics
+from ..components import (SMIYC_TRACKS, aggregate_component_stats,
+                          best_f1_threshold, image_component_stats)
+from ..functional import (FPR_RULES, DegenerateSplitError, anomaly_metrics,
+                          binary_curve)
+from ..histogram import ScoreHistogram
+
+MODES = ('exact', 'histogram')
+
+#: Metric names (percent) in the order of the result tables.
+PIXEL_METRICS = ('AUROC', 'AP', 'FPR95')
+COMPONENT_METRICS = ('sIoU_gt', 'PPV', 'mean_F1')
 
 
 @METRICS.register_module()
@@ -20,10 +31,27 @@ class AnomalyMetric(BaseMetric):
 
     The score is computed from the ``seg_logits`` that every MMSeg segmentor
     stores on its predictions (at the label's native resolution), so any
-    MMSeg model can be evaluated unchanged. Per image only the valid pixels'
-    scores (float32) and labels (bool) are kept, 5 bytes per pixel, never the
-    logits. Metrics are exact (see :mod:`mmseg_ood.evaluation.functional`)
-    and reported in percent.
+    MMSeg model can be evaluated unchanged. All valid pixels of the split are
+    pooled (not averaged per image). Metrics are reported in percent.
+
+    Two modes:
+
+    * ``'exact'`` (default): per image the valid pixels' scores (float32) and
+      labels (bool) are kept, 5 bytes per pixel, and the metrics are exact
+      (see :mod:`mmseg_ood.evaluation.functional`).
+    * ``'histogram'``: each process keeps one
+      :class:`~mmseg_ood.evaluation.histogram.ScoreHistogram` of bounded
+      size, whatever the number of images; processes exchange only that.
+      The AP error bound is reported as ``AP_error_bound``.
+
+    On SegmentMeIfYouCan sets the component metrics sIoU_gt, PPV and mean
+    F1 are computed as well, at the pixel threshold of best F1
+    (:mod:`mmseg_ood.evaluation.components`), with the size filters of the
+    set's track. They need each image's score map (5 bytes per pixel), so
+    they are computed in exact mode only.
+
+    A split without anomaly (or without inlier) pixels has no AUROC/AP/FPR:
+    the metric logs why and returns no values for it.
 
     Args:
         score_type (str): ``'energy'``, ``'max_logit'``, ``'max_softmax'`` or
@@ -33,12 +61,26 @@ class AnomalyMetric(BaseMetric):
         temperature (float): Energy temperature. Defaults to 1.
         blur (bool): Blur the score map with a 7x7, sigma 1 Gaussian, as the
             paper evaluates. Defaults to False.
-        fpr_rule (str): ``'first'`` (benchmarks; default) or ``'nearest'``
-            (PEBAL / Balanced Energy code).
+        fpr_rule (str): ``'first'`` (benchmarks; default), ``'strict'`` or
+            ``'nearest'`` (PEBAL / Balanced Energy code).
+        mode (str): ``'exact'`` (default) or ``'histogram'``.
+        histogram_bits (int): Mantissa bits of the histogram bins (relative
+            bin width ``2**-histogram_bits``). Defaults to 15.
+        components (str, optional): Track of the component metrics:
+            ``'auto'`` (default) takes the dataset's ``component_track``
+            (set by :class:`~mmseg_ood.datasets.SMIYCDataset`) and skips
+            them on other sets; ``'anomaly'`` or ``'obstacle'`` force a
+            track; None skips them.
+        keep_curve (bool): Keep the pooled ROC/PR counts of the last
+            evaluation in :attr:`summary` (for plots). Defaults to False.
         ignore_index (int): Void label of the evaluation labels (255).
         collect_device (str): Device used to gather results across ranks.
         prefix (str, optional): Prefix of the metric names, e.g. the name of
             the anomaly set.
+
+    Example:
+        >>> val_evaluator = dict(type='AnomalyMetric', num_classes=19,
+        ...                      blur=True, prefix='fs_laf')
     """
 
     def __init__(self,
@@ -47,84 +89,234 @@ class AnomalyMetric(BaseMetric):
                  temperature: float = 1.0,
                  blur: bool = False,
                  fpr_rule: str = 'first',
+                 mode: str = 'exact',
+                 histogram_bits: int = 15,
+                 components: Optional[str] = 'auto',
+                 keep_curve: bool = False,
                  ignore_index: int = IGNORE_INDEX,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if score_type not in SCORE_TYPES:
-            raise ValueError(f'Unknown score_type {score_type!r}; choose one '
-                             f'of {SCORE_TYPES}.')
-        if fpr_rule not in FPR_RULES:
-            raise ValueError(f'Unknown fpr_rule {fpr_rule!r}; choose one of '
-                             f'{FPR_RULES}.')
+        for name, value, choices in (('score_type', score_type, SCORE_TYPES),
+                                     ('fpr_rule', fpr_rule, FPR_RULES),
+                                     ('mode', mode, MODES)):
+            if value not in choices:
+                raise ValueError(f'Unknown {name} {value!r}; choose one of '
+                                 f'{choices}.')
+        if components not in (None, 'auto', *SMIYC_TRACKS):
+            raise ValueError(
+                f'Unknown components track {components!r}; choose one of '
+                f"{('auto', *SMIYC_TRACKS)} or None.")
+        if components in SMIYC_TRACKS and mode != 'exact':
+            raise ValueError(
+                'Component metrics need every score map of the split; '
+                "use mode='exact' with components.")
         self.score_type = score_type
         self.num_classes = num_classes
         self.temperature = temperature
         self.blur = blur
         self.fpr_rule = fpr_rule
+        if mode == 'histogram':
+            ScoreHistogram(histogram_bits)  # checks histogram_bits now
+        self.mode = mode
+        self.histogram_bits = histogram_bits
+        self.components = components
+        self.keep_curve = keep_curve
         self.ignore_index = ignore_index
+        #: Facts of the last evaluation (rank 0): values, pixel counts, the
+        #: reason when there are no values, and the curve if kept.
+        self.summary: dict = {}
+
+    @property
+    def component_track(self) -> Optional[str]:
+        """The SMIYC track whose component metrics are computed, or None."""
+        if self.components != 'auto':
+            return self.components
+        if self.mode != 'exact':
+            return None
+        return (self.dataset_meta or {}).get('component_track')
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
-        """Score each image and keep its valid pixels' scores and labels."""
+        """Score each image and keep what the mode needs of it."""
+        track = self.component_track
         for sample in data_samples:
-            if 'seg_logits' not in sample:
-                raise KeyError(
-                    'AnomalyMetric needs the `seg_logits` that MMSeg '
-                    'segmentors store on their predictions, but this model '
-                    'returned none (test-time augmentation with SegTTAModel '
-                    'drops them). Evaluate without --tta.')
-            logits = sample['seg_logits']['data']
-            label = sample['gt_sem_seg']['data'].squeeze(0).to(logits.device)
-            name = sample.get('img_path', '<unknown image>')
-            if logits.shape[-2:] != label.shape:
-                raise ValueError(
-                    f'{name}: anomaly scores are {tuple(logits.shape[-2:])} '
-                    f'but the label is {tuple(label.shape)}. Load labels at '
-                    'their native resolution: put LoadAnnotations after '
-                    'Resize in the test pipeline.')
-            with torch.no_grad():
-                score = anomaly_score(
-                    logits.unsqueeze(0),
-                    self.score_type,
-                    num_classes=self.num_classes,
-                    temperature=self.temperature,
-                    blur=self.blur)[0]
+            score, label = self._score_and_label(sample)
             valid = label != self.ignore_index
-            valid_labels = label[valid]
-            unexpected = torch.unique(valid_labels)
-            unexpected = unexpected[(unexpected != ANOMALY_EVAL_INLIER)
-                                    & (unexpected != ANOMALY_EVAL_ANOMALY)]
-            if unexpected.numel():
-                raise ValueError(
-                    f'{name}: label values {unexpected.tolist()} found; '
-                    'anomaly labels must be 0 (inlier), 1 (anomaly) or '
-                    f'{self.ignore_index} (void). Convert the dataset with '
-                    'the matching tool in tools/dataset_converters.')
-            self.results.append(
-                (score[valid].cpu().numpy().astype(np.float32, copy=False),
-                 (valid_labels == ANOMALY_EVAL_ANOMALY).cpu().numpy()))
+            if track is not None:
+                self.results.append((score.numpy(), label.numpy()))
+                continue
+            pixel_scores = score[valid].numpy()
+            pixel_labels = (label[valid] == ANOMALY_EVAL_ANOMALY).numpy()
+            if self.mode == 'histogram':
+                # one bounded accumulator per process
+                if not self.results:
+                    self.results.append(ScoreHistogram(self.histogram_bits))
+                self.results[0].update(pixel_scores, pixel_labels)
+            else:
+                self.results.append((pixel_scores, pixel_labels))
 
-    def compute_metrics(self, results: List[tuple]) -> Dict[str, float]:
+    def _score_and_label(self, sample: dict):
+        """Anomaly score (float32) and label map (uint8) of one sample, CPU."""
+        if 'seg_logits' not in sample:
+            raise KeyError(
+                'AnomalyMetric needs the `seg_logits` that MMSeg segmentors '
+                'store on their predictions, but this model returned none '
+                '(test-time augmentation with SegTTAModel drops them). '
+                'Evaluate without --tta.')
+        logits = sample['seg_logits']['data']
+        label = sample['gt_sem_seg']['data'].squeeze(0)
+        name = sample.get('img_path', '<unknown image>')
+        if logits.shape[-2:] != label.shape:
+            raise ValueError(
+                f'{name}: anomaly scores are {tuple(logits.shape[-2:])} but '
+                f'the label is {tuple(label.shape)}. Load labels at their '
+                'native resolution: put LoadAnnotations after Resize in the '
+                'test pipeline.')
+        with torch.no_grad():
+            score = anomaly_score(
+                logits.unsqueeze(0),
+                self.score_type,
+                num_classes=self.num_classes,
+                temperature=self.temperature,
+                blur=self.blur)[0]
+        label = label.cpu()
+        values = torch.unique(label)
+        unexpected = values[(values != ANOMALY_EVAL_INLIER)
+                            & (values != ANOMALY_EVAL_ANOMALY)
+                            & (values != self.ignore_index)]
+        if unexpected.numel():
+            raise ValueError(
+                f'{name}: label values {unexpected.tolist()} found; anomaly '
+                'labels must be 0 (inlier), 1 (anomaly) or '
+                f'{self.ignore_index} (void). Convert the dataset with the '
+                'matching tool in tools/dataset_converters.')
+        return (score.float().cpu().contiguous(),
+                label.to(torch.uint8).contiguous())
+
+    def evaluate(self, size: int) -> dict:
+        """Evaluate; in histogram mode every process contributes one state."""
+        if self.mode == 'histogram' and not self.results:
+            # a process that saw no image still takes part in the gather
+            self.results.append(ScoreHistogram(self.histogram_bits))
+        return super().evaluate(size)
+
+    def compute_metrics(self, results: List) -> Dict[str, float]:
         """Pool all pixels of the split and compute the metrics (percent)."""
-        scores = np.concatenate([r[0] for r in results])
-        labels = np.concatenate([r[1] for r in results])
-        del results
+        self.results.clear()  # `results` holds the only references now
+        summary = dict(
+            score=self.score_type, blur=self.blur, fpr_rule=self.fpr_rule,
+            mode=self.mode, components=self.component_track)
+        self.summary = summary
+        try:
+            if self.mode == 'histogram':
+                values, curve = self._histogram_metrics(results)
+            else:
+                values, curve, component_values = self._exact_metrics(
+                    results)
+                values.update(component_values)
+        except DegenerateSplitError as error:
+            summary['message'] = str(error)
+            print_log(
+                f'No anomaly metrics for {self.prefix or "this set"}: '
+                f'{error}',
+                logger=MMLogger.get_current_instance(),
+                level=logging.WARNING)
+            return {}
+        metrics = {
+            'AUROC': 100 * values['auroc'],
+            'AP': 100 * values['ap'],
+            'FPR95': 100 * values['fpr'],
+        }
+        if 'ap_error_bound' in values:
+            metrics['AP_error_bound'] = 100 * values['ap_error_bound']
+        for key in COMPONENT_METRICS:
+            if key in values:
+                metrics[key] = 100 * values[key]
+        summary.update(
+            metrics=dict(metrics),
+            num_pixels=int(values['num_pixels']),
+            num_anomaly=int(values['num_anomaly']))
+        if self.keep_curve and curve is not None:
+            summary['curve'] = curve
+        self._log_table(metrics, summary)
+        return metrics
+
+    def _histogram_metrics(self, results: List):
+        total = ScoreHistogram(self.histogram_bits)
+        for histogram in results:
+            total.merge(histogram)
+        values = total.metrics(fpr_rule=self.fpr_rule)
+        curve = total.curve()[1:] if self.keep_curve else None
+        return values, curve
+
+    def _exact_metrics(self, results: List):
+        component_maps = None
+        if self.component_track is not None:
+            component_maps = results
+            pairs = [(s[lab != self.ignore_index],
+                      lab[lab != self.ignore_index] == ANOMALY_EVAL_ANOMALY)
+                     for s, lab in results]
+        else:
+            pairs = results
+        scores, labels = _pool(pairs)
+        del pairs
         values = anomaly_metrics(scores, labels, fpr_rule=self.fpr_rule)
-        metrics = dict(
-            AUROC=100 * values['auroc'],
-            AP=100 * values['ap'],
-            FPR95=100 * values['fpr'])
+        curve = None
+        component_values = {}
+        if self.keep_curve or component_maps is not None:
+            thresholds, fps, tps = binary_curve(scores, labels)
+            del scores, labels
+            if self.keep_curve:
+                curve = (fps, tps)
+            if component_maps is not None:
+                component_values = self._component_metrics(
+                    component_maps, best_f1_threshold(thresholds, fps, tps))
+        return values, curve, component_values
+
+    def _component_metrics(self, maps: List, threshold: float) -> dict:
+        """sIoU_gt, PPV and mean F1 at ``threshold`` (fractions)."""
+        track = SMIYC_TRACKS[self.component_track]
+        stats = [
+            image_component_stats(
+                score, label, threshold, ignore_index=self.ignore_index,
+                **track) for score, label in maps
+        ]
+        try:
+            values = aggregate_component_stats(stats)
+        except ValueError as error:  # no ground-truth component kept
+            self.summary['message'] = f'no component metrics: {error}'
+            return {}
+        self.summary['component_threshold'] = float(threshold)
+        return values
+
+    def _log_table(self, metrics: dict, summary: dict) -> None:
         table = PrettyTable()
-        table.field_names = ['score', 'AUROC', 'AP', 'FPR95', 'pixels',
-                             'anomaly %']
+        names = [k for k in PIXEL_METRICS + COMPONENT_METRICS if k in metrics]
+        table.field_names = ['score', *names, 'pixels', 'anomaly %']
         table.add_row([
             self.score_type + (' (blurred)' if self.blur else ''),
-            f"{metrics['AUROC']:.2f}", f"{metrics['AP']:.2f}",
-            f"{metrics['FPR95']:.2f}", values['num_pixels'],
-            f"{100 * values['num_anomaly'] / values['num_pixels']:.3f}"
+            *[f'{metrics[k]:.2f}' for k in names], summary['num_pixels'],
+            f"{100 * summary['num_anomaly'] / summary['num_pixels']:.3f}"
         ])
         title = f'anomaly metrics{" of " + self.prefix if self.prefix else ""}'
-        print_log(f'{title} (FPR95 rule: {self.fpr_rule}):\n'
-                  + table.get_string(),
+        note = f'FPR95 rule: {self.fpr_rule}, mode: {self.mode}'
+        if 'AP_error_bound' in metrics:
+            note += f", AP error <= {metrics['AP_error_bound']:.4f}"
+        print_log(f'{title} ({note}):\n' + table.get_string(),
                   logger=MMLogger.get_current_instance())
-        return metrics
+
+
+def _pool(pairs: List) -> tuple:
+    """Concatenate per-image (scores, labels), freeing each part as it goes.
+    """
+    total = sum(int(s.size) for s, _ in pairs)
+    scores = np.empty(total, dtype=np.float32)
+    labels = np.empty(total, dtype=bool)
+    start = 0
+    while pairs:
+        part_scores, part_labels = pairs.pop(0)
+        stop = start + part_scores.size
+        scores[start:stop] = part_scores
+        labels[start:stop] = part_labels
+        start = stop
+    return scores, labels

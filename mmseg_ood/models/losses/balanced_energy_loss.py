@@ -184,17 +184,23 @@ def balanced_energy_loss(cls_score: Tensor,
                 f'the outlier index ({outlier_index}) nor the ignore index '
                 f'({ignore_index}). Check num_classes and the dataset labels.')
         e = energy(logits, temperature)
-        # `e.sum() * 0` keeps an empty term in the graph (DDP-safe).
-        e_in = e[inlier]
-        loss = (F.relu(e_in - m_in).pow(2).mean()
-                if e_in.numel() else e.sum() * 0)
+        # A masked mean instead of boolean indexing: no gather/scatter of
+        # full-size tensors, and an empty term stays in the graph (DDP).
+        loss = (F.relu(e - m_in).pow(2) * inlier).sum() / inlier.sum(
+        ).clamp_min(1)
         if outlier.any():
-            prob = torch.softmax(logits.movedim(1, -1)[outlier], dim=-1)
+            if logits.dim() == 4:
+                # gather the (n, K) outlier logits once, by index
+                batch, pixel = outlier.flatten(1).nonzero(as_tuple=True)
+                selected = logits.flatten(2)[batch, :, pixel]
+                e_out = e.flatten(1)[batch, pixel]
+            else:
+                selected, e_out = logits[outlier], e[outlier]
+            prob = torch.softmax(selected, dim=-1)
             z1 = prob @ prior_g1.to(prob)
             z2 = prob @ prior_g2.to(prob)
             if detach_prior_weight:
                 z1, z2 = z1.detach(), z2.detach()
-            e_out = e[outlier]
             hinge = F.relu(m_out + alpha * z1 - e_out).pow(2)
             loss_out = (z2 * hinge).sum() / z2.sum().clamp_min(
                 torch.finfo(z2.dtype).tiny)

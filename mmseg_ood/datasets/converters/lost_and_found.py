@@ -1,0 +1,244 @@
+"""Lost & Found testNoKnown (the SegmentMeIfYouCan obstacle-track split).
+
+Source: the Lost & Found release (Pinggera et al., IROS 2016; 6D-Vision /
+DHBW Stuttgart), ``leftImg8bit.zip`` and ``gtCoarse.zip``::
+
+    <lost_and_found>/leftImg8bit/test/<scene>/<id>_leftImg8bit.png
+    <lost_and_found>/gtCoarse/test/<scene>/<id>_gtCoarse_labelIds.png
+
+Frame selection and labels follow the SegmentMeIfYouCan benchmark code
+(github.com/SegmentMeIfYouCan/road-anomaly-benchmark,
+``road_anomaly_benchmark/datasets/tracks.py``, config
+``LostAndFound-testNoKnown``):
+
+1. all test frames, sorted by id (1203 in the release);
+2. drop the frames without any labelled pixel ("invalid frames are those
+   where np.count_nonzero(labels_source) is 0"); the benchmark lists them by
+   sorted position: 17, 37, 55, 72, 91, 110, 129, 153, 174, 197, 218, 353,
+   490, 618, 686, 792, 793 (1186 left);
+3. drop the frames that show known classes (children, bicycles) by id
+   prefix: ``15_Rechbergstr_Deckenpfronn``, ``01_Hanns_Klemm_Str_45_000006``,
+   ``01_Hanns_Klemm_Str_45_000007``, ``10_Schlossberg_9_000004``
+   (1043 left).
+
+When the test split has exactly the 1203 official frames, step 2 uses the
+benchmark's position list and checks it against the labels (a disagreement
+is logged and recorded). Otherwise (a partial copy) step 2 applies the
+definition, empty label maps, and says so.
+
+Labels (label ids of ``gtCoarse``): 0 -> 255 (void), 1 (free space, the
+road) -> 0, 2..200 (obstacles) -> 1, anything else -> 255, as the benchmark's
+``LAF_CLASSES`` (ignore 0, usual 1, anomaly range [2, 200]) define them.
+"""
+import os
+import os.path as osp
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+from mmengine.logging import print_log
+
+from mmseg_ood.utils.constants import (ANOMALY_EVAL_ANOMALY,
+                                       ANOMALY_EVAL_INLIER, IGNORE_INDEX)
+from .common import (atomic_output_dir, copy_file, image_size, layout_error,
+                     progress, read_label, write_dataset_record, write_label)
+from .fishyscapes import LAF_ID_RE
+
+__all__ = [
+    'LAF_TEST_SIZE', 'LAF_TEST_INVALID_POSITIONS', 'NO_KNOWN_PREFIXES',
+    'NO_KNOWN_SIZE', 'laf_label_ids_to_eval', 'select_no_known',
+    'convert_laf_test_no_known'
+]
+
+#: Frames of the Lost & Found test split.
+LAF_TEST_SIZE = 1203
+#: Sorted positions of the test frames without labels (benchmark code).
+LAF_TEST_INVALID_POSITIONS = (17, 37, 55, 72, 91, 110, 129, 153, 174, 197,
+                              218, 353, 490, 618, 686, 792, 793)
+#: Id prefixes of test frames that show known classes.
+NO_KNOWN_PREFIXES = ('15_Rechbergstr_Deckenpfronn',
+                     '01_Hanns_Klemm_Str_45_000006',
+                     '01_Hanns_Klemm_Str_45_000007',
+                     '10_Schlossberg_9_000004')
+#: Frames of testNoKnown.
+NO_KNOWN_SIZE = 1043
+_FRAME_EXTS = ('.png', '.webp', '.jpg')
+_CONVERTER = 'tools/dataset_converters/lost_and_found.py'
+
+LAF_TREE = """\
+  <lost_and_found>/              Lost & Found (leftImg8bit.zip + gtCoarse.zip)
+    leftImg8bit/test/<scene>/<id>_leftImg8bit.png
+    gtCoarse/test/<scene>/<id>_gtCoarse_labelIds.png
+                                 e.g. <scene> = 04_Maurener_Weg_8,
+                                      <id> = 04_Maurener_Weg_8_000000_000030"""
+
+
+def laf_label_ids_to_eval(label_ids: np.ndarray) -> np.ndarray:
+    """Map Lost & Found label ids to 0 road / 1 obstacle / 255 void.
+
+    Args:
+        label_ids: ``gtCoarse_labelIds`` map.
+
+    Returns:
+        np.ndarray: uint8 map: 1 -> 0, 2..200 -> 1, everything else 255.
+    """
+    ids = np.asarray(label_ids)
+    out = np.full(ids.shape, IGNORE_INDEX, np.uint8)
+    out[ids == 1] = ANOMALY_EVAL_INLIER
+    out[(ids >= 2) & (ids <= 200)] = ANOMALY_EVAL_ANOMALY
+    return out
+
+
+def select_no_known(frame_ids: Sequence[str],
+                    empty: Sequence[bool]) -> Tuple[List[str], Dict]:
+    """Pick the testNoKnown frames from the Lost & Found test split.
+
+    Args:
+        frame_ids: Ids of all test frames.
+        empty: For each id, whether its label map has no non-zero pixel.
+
+    Returns:
+        tuple: The selected ids (sorted) and a dict with the rule used
+        (``'official positions'`` or ``'empty labels'``), the dropped ids
+        per reason and any disagreement between the official positions and
+        the labels.
+    """
+    if len(frame_ids) != len(empty):
+        raise ValueError('frame_ids and empty must have the same length')
+    order = sorted(range(len(frame_ids)), key=lambda i: frame_ids[i])
+    ids = [frame_ids[i] for i in order]
+    flags = [bool(empty[i]) for i in order]
+    info: Dict = dict(disagreements=[])
+    if len(ids) == LAF_TEST_SIZE:
+        info['rule'] = 'official positions'
+        drop = set(LAF_TEST_INVALID_POSITIONS)
+        by_label = {i for i, f in enumerate(flags) if f}
+        info['disagreements'] = sorted(
+            ids[i] for i in drop.symmetric_difference(by_label))
+    else:
+        info['rule'] = 'empty labels'
+        drop = {i for i, f in enumerate(flags) if f}
+    info['dropped_unlabelled'] = [ids[i] for i in sorted(drop)]
+    kept = [fid for i, fid in enumerate(ids) if i not in drop]
+    info['dropped_known_classes'] = [
+        fid for fid in kept if fid.startswith(NO_KNOWN_PREFIXES)
+    ]
+    selected = [fid for fid in kept if not fid.startswith(NO_KNOWN_PREFIXES)]
+    return selected, info
+
+
+def _discover_test_frames(root: str) -> Tuple[str, Dict[str, str]]:
+    """Image extension and {id: frame path} of the test split."""
+    img_root = osp.join(root, 'leftImg8bit', 'test')
+    if not osp.isdir(img_root):
+        raise layout_error(f'No leftImg8bit/test/ folder in {root!r}.',
+                           LAF_TREE)
+    by_ext: Dict[str, Dict[str, str]] = {e: {} for e in _FRAME_EXTS}
+    for scene in sorted(os.listdir(img_root)):
+        folder = osp.join(img_root, scene)
+        if not osp.isdir(folder):
+            continue
+        for name in sorted(os.listdir(folder)):
+            stem, ext = osp.splitext(name)
+            if ext in by_ext and stem.endswith('_leftImg8bit'):
+                fid = stem[:-len('_leftImg8bit')]
+                if LAF_ID_RE.match(fid) is None:
+                    raise layout_error(
+                        f'{osp.join(folder, name)}: {fid!r} is not a Lost & '
+                        'Found frame id.', LAF_TREE)
+                by_ext[ext][fid] = osp.join(folder, name)
+    for ext in _FRAME_EXTS:  # the benchmark's order of preference
+        if by_ext[ext]:
+            return ext, by_ext[ext]
+    raise layout_error(f'No *_leftImg8bit.png frame under {img_root!r}.',
+                       LAF_TREE)
+
+
+def convert_laf_test_no_known(lost_and_found: str,
+                              out_dir: str,
+                              overwrite: bool = False,
+                              show_progress: bool = True) -> dict:
+    """Build Lost & Found testNoKnown in the processed layout.
+
+    Args:
+        lost_and_found: Lost & Found root with ``leftImg8bit/test`` and
+            ``gtCoarse/test``.
+        out_dir: Output folder (``original/<id><ext>``, ``labels/<id>.png``,
+            ``DATASET.json`` with the selection).
+        overwrite: Replace an earlier converter output in ``out_dir``.
+        show_progress: Show a progress bar.
+
+    Returns:
+        dict: The record written to ``DATASET.json``.
+
+    Raises:
+        DatasetLayoutError: On a wrong layout or a frame without label ids.
+    """
+    ext, frames = _discover_test_frames(lost_and_found)
+    gt_root = osp.join(lost_and_found, 'gtCoarse', 'test')
+    labels, missing = {}, []
+    for fid in sorted(frames):
+        scene = osp.basename(osp.dirname(frames[fid]))
+        path = osp.join(gt_root, scene, f'{fid}_gtCoarse_labelIds.png')
+        if not osp.isfile(path):
+            missing.append(osp.relpath(path, lost_and_found))
+        labels[fid] = path
+    if missing:
+        raise layout_error(
+            f'{len(missing)} of {len(frames)} test frames have no label ids, '
+            f'e.g. {missing[:3]}.', LAF_TREE)
+    ids = sorted(frames)
+    empty = []
+    for fid in progress(ids, show_progress):
+        empty.append(not np.any(read_label(labels[fid])))
+    selected, info = select_no_known(ids, empty)
+    if info['rule'] != 'official positions':
+        print_log(
+            f'Lost & Found test: {len(ids)} frames found, not the '
+            f'{LAF_TEST_SIZE} of the release; dropping the frames without '
+            'labels by their label maps instead of the official positions.',
+            logger='current',
+            level=30)
+    elif info['disagreements']:
+        print_log(
+            'Lost & Found test: the official list of unlabelled frames and '
+            f'the label maps disagree on {info["disagreements"]}; the '
+            'official list was used.',
+            logger='current',
+            level=30)
+    if len(selected) != NO_KNOWN_SIZE:
+        print_log(
+            f'Lost & Found testNoKnown: {len(selected)} frames selected; the '
+            f'benchmark has {NO_KNOWN_SIZE}.',
+            logger='current',
+            level=30)
+    with atomic_output_dir(out_dir, overwrite) as tmp:
+        for fid in progress(selected, show_progress):
+            label = read_label(labels[fid])
+            if tuple(label.shape) != image_size(frames[fid]):
+                raise ValueError(f'{labels[fid]} and {frames[fid]} differ in '
+                                 'size.')
+            copy_file(frames[fid], osp.join(tmp, 'original', fid + ext))
+            write_label(osp.join(tmp, 'labels', fid + '.png'),
+                        laf_label_ids_to_eval(label))
+        record = dict(
+            name='Lost & Found testNoKnown',
+            key='laf_test_no_known',
+            version=None,
+            num_images=len(selected),
+            img_suffix=ext,
+            label_values={'0': 'road', '1': 'obstacle', '255': 'void'},
+            mapping='label ids 1 -> 0; 2..200 -> 1; others -> 255',
+            selection=dict(
+                source='SegmentMeIfYouCan road-anomaly-benchmark, '
+                'LostAndFound-testNoKnown',
+                test_frames=len(ids),
+                rule=info['rule'],
+                dropped_unlabelled=info['dropped_unlabelled'],
+                dropped_known_classes=info['dropped_known_classes'],
+                excluded_prefixes=list(NO_KNOWN_PREFIXES),
+                disagreements=info['disagreements']),
+            sources=dict(lost_and_found=osp.abspath(lost_and_found)),
+            converter=_CONVERTER,
+            images=selected)
+        write_dataset_record(tmp, record)
+    return record

@@ -1,0 +1,89 @@
+"""Validation/test over several named anomaly sets in one run."""
+import copy
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from mmseg_ood.engine.loops import _set_configs
+
+from ..conftest import demo_config
+
+LOADER = dict(batch_size=1, dataset=dict(type='FishyscapesDataset'))
+METRIC = dict(type='AnomalyMetric', num_classes=19)
+
+
+def test_set_configs_share_one_metric_config_under_set_prefixes():
+    sets = _set_configs(dict(a=LOADER, b=LOADER), METRIC, 'test')
+    assert [m['prefix'] for _, m in sets.values()] == ['a', 'b']
+    assert 'prefix' not in METRIC, 'the shared config is not modified'
+
+
+def test_set_configs_nest_own_prefixes_and_take_per_set_configs():
+    metrics = [dict(METRIC, prefix='energy'), dict(METRIC, prefix='ml')]
+    sets = _set_configs(dict(a=LOADER), metrics, 'val')
+    assert [m['prefix'] for m in sets['a'][1]] == ['a/energy', 'a/ml']
+    per_set = _set_configs(
+        dict(a=LOADER, b=LOADER),
+        dict(a=METRIC, b=dict(METRIC, components='anomaly')), 'test')
+    assert per_set['b'][1]['components'] == 'anomaly'
+
+
+@pytest.mark.parametrize('loader,evaluator,error,words', [
+    (LOADER, METRIC, TypeError, 'dict of named dataloader configs'),
+    (dict(a=dict(batch_size=1)), METRIC, TypeError, 'test_dataloader.a'),
+    (dict(a=LOADER, b=LOADER), dict(a=METRIC), ValueError, "['a', 'b']"),
+])
+def test_set_configs_errors_say_what_is_expected(loader, evaluator, error,
+                                                 words):
+    with pytest.raises(error, match=None) as info:
+        _set_configs(loader, evaluator, 'test')
+    assert words in str(info.value)
+
+
+def _runner(cfg, work_dir):
+    cfg = copy.deepcopy(cfg)
+    cfg.work_dir = str(work_dir)
+    cfg.load_from = None
+    cfg.launcher = 'none'
+    return Runner.from_cfg(cfg)
+
+
+@pytest.fixture
+def demo_cfg(demo_cwd):
+    cfg = Config.fromfile(demo_config('deeplabv3plus_balanced_energy_demo.py'))
+    for loader in cfg.test_dataloader.values():
+        loader.num_workers = 0
+    cfg.model.decode_head.loss_decode[1].prior = 'uniform'
+    return cfg
+
+
+def test_each_set_equals_mmengine_test_loop_on_that_set(demo_cfg, tmp_path):
+    torch.manual_seed(0)
+    runner = _runner(demo_cfg, tmp_path / 'sets')
+    state = copy.deepcopy(runner.model.state_dict())
+    metrics = runner.test()
+    expected = {
+        f'{name}/{key}'
+        for name in demo_cfg.test_dataloader
+        for key in ('AUROC', 'AP', 'FPR95')
+    } | {
+        f'{name}/{key}'
+        for name in ('smiyc_anomaly', 'smiyc_obstacle')
+        for key in ('sIoU_gt', 'PPV', 'mean_F1')
+    }
+    assert set(metrics) == expected
+    summaries = runner.test_loop.summaries
+    assert list(summaries) == list(demo_cfg.test_dataloader)
+    assert summaries['road_anomaly']['dataset'] == 'RoadAnomalyDataset'
+    for name, loader in demo_cfg.test_dataloader.items():
+        single = copy.deepcopy(demo_cfg)
+        single.test_dataloader = loader
+        single.test_cfg = dict(type='TestLoop')
+        single.test_evaluator = dict(single.test_evaluator, prefix=name)
+        reference = _runner(single, tmp_path / name)
+        reference.model.load_state_dict(state)
+        expected = reference.test()
+        for key, value in expected.items():
+            assert metrics[key] == pytest.approx(value, abs=1e-9), key
