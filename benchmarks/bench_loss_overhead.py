@@ -52,6 +52,8 @@ import mmseg_ood  # noqa: F401,E402  (registers the losses; mmcv-lite ops)
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
+from mmseg_ood.utils.constants import IGNORE_INDEX, OUTLIER_INDEX
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs',
                           'deeplabv3plus_balanced_energy_demo.py')
@@ -67,7 +69,8 @@ def parse_args() -> argparse.Namespace:
                         help="crop size (default: the config's crop_size)")
     parser.add_argument('--batch-size', type=int, default=4)
     parser.add_argument('--outlier-fraction', type=float, default=0.1,
-                        help='share of each label map that is outlier (254)')
+                        help='share of each label map that is outlier '
+                        f'({OUTLIER_INDEX})')
     parser.add_argument('--device', default='cpu',
                         help="'cpu' or 'cuda' (needs a CUDA GPU)")
     parser.add_argument('--warmup', type=int, default=2,
@@ -133,12 +136,12 @@ def make_batch(batch_size: int, crop, outlier_fraction: float,
                                generator=gen)
         label = blocks.repeat_interleave(16, 0).repeat_interleave(16, 1)
         label = label[:height, :width].clone()
-        label[:height // 20] = 255  # a void band
+        label[:height // 20] = IGNORE_INDEX  # a void band
         box_h = max(1, int(height * outlier_fraction**0.5))
         box_w = max(1, int(width * outlier_fraction**0.5))
         y0 = int(torch.randint(0, height - box_h + 1, (1, ), generator=gen))
         x0 = int(torch.randint(0, width - box_w + 1, (1, ), generator=gen))
-        label[y0:y0 + box_h, x0:x0 + box_w] = 254
+        label[y0:y0 + box_h, x0:x0 + box_w] = OUTLIER_INDEX
         sample = SegDataSample()
         sample.gt_sem_seg = PixelData(data=label[None])
         sample.set_metainfo(
@@ -153,7 +156,7 @@ def without_outliers(batch: Dict[str, list]) -> Dict[str, list]:
     batch = copy.deepcopy(batch)
     for sample in batch['data_samples']:
         label = sample.gt_sem_seg.data
-        label[label == 254] = 255
+        label[label == OUTLIER_INDEX] = IGNORE_INDEX
     return batch
 
 
@@ -180,7 +183,7 @@ def loss_only(crop, batch_size: int, batch: dict, device) -> Dict[str, float]:
                          generator=gen).to(device).requires_grad_()
     label = torch.stack([s.gt_sem_seg.data[0]
                          for s in batch['data_samples']]).to(device)
-    plain = label.masked_fill(label == 254, 255)
+    plain = label.masked_fill(label == OUTLIER_INDEX, IGNORE_INDEX)
     results = {}
     for name in ('ce', 'balanced'):
         decode, _ = variant_losses(name)
@@ -189,7 +192,7 @@ def loss_only(crop, batch_size: int, batch: dict, device) -> Dict[str, float]:
         target = plain if name == 'ce' else label
 
         def step():
-            total = sum(loss(logits, target, ignore_index=255)
+            total = sum(loss(logits, target, ignore_index=IGNORE_INDEX)
                         for loss in losses)
             total.backward()
             logits.grad = None

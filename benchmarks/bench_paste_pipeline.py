@@ -12,12 +12,18 @@ Cityscapes-layout frames and measures samples per second for:
   ``soft_edge``, ``keep_crop`` (RandomCropKeepOutlier instead of
   RandomCrop) and ``all_options``.
 
-Every variant runs the same samples with the same seeds; the paste step
-draws from its own seed, so resize, crop, flip and photometric draws are
-the same in every variant. Repetitions are interleaved (the variant order
-rotates each repetition). The throughput uses, per sample, the fastest of
-the repetitions (the work is identical, so slower runs are interference
-from other processes); the median per-repetition ratio is printed too.
+Every variant runs the same samples with the same seeds, and every random
+step of a sample draws from its own seed (sample, step), so resize, flip
+and photometric draws are the same in every variant. The crop window is
+the same unless ``cat_max_ratio`` rejects a window in one variant and not
+in another (a paste changes the label counts, hence the redraws), and
+``keep_crop`` variants draw their windows differently by design. The
+``pasted`` column gives the share of samples that got at least one object
+(with ``prob=0.1`` and few samples it can be far from 10 %). Repetitions
+are interleaved (the variant order rotates each repetition). The
+throughput uses, per sample, the fastest of the repetitions (the work is
+identical, so slower runs are interference from other processes); the
+median per-repetition ratio is printed too.
 PASS needs ``paper_p0.1`` and ``paper_p1.0`` at >= ``--min-ratio`` (0.9)
 of ``no_paste``; the exit status is 1 otherwise.
 
@@ -40,7 +46,7 @@ import statistics
 import sys
 import tempfile
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -142,33 +148,47 @@ def build_pipeline(base: List[dict], coco_root: str,
     return pipeline
 
 
-def run_sample(dataset, index: int, seed: int, clock) -> float:
-    """Seconds to load and transform one sample.
+def run_sample(dataset, index: int, seed: int,
+               clock) -> Tuple[float, Optional[bool]]:
+    """Seconds to load and transform one sample, and whether it was pasted.
 
-    The global NumPy generator is seeded with ``seed`` before the sample,
-    and the paste step runs on its own seed with the generator restored
-    afterwards, so every variant sees the same resize, crop, flip and
-    photometric draws and the timings differ only by the paste.
+    Each transform runs on its own seed ``[seed, k]``: ``k = 0`` for the
+    paste step and ``k = 1, 2, ...`` for the other steps in order, so a
+    step's draws do not depend on how many numbers an earlier step drew
+    and every variant sees the same resize, flip and photometric draws.
+
+    Returns:
+        tuple: ``(seconds, pasted)``; ``pasted`` is None without a paste
+        step, else whether at least one object was pasted.
     """
-    np.random.seed(seed)
     start = clock()
     results = dataset.get_data_info(index % len(dataset))
+    pasted = None
+    step = 0
     for transform in dataset.pipeline.transforms:
         if type(transform).__name__ == 'PasteCocoObjects':
-            state = np.random.get_state()
-            np.random.seed(seed + 1)
+            np.random.seed([seed, 0])
             results = transform(results)
-            np.random.set_state(state)
+            paste = results.get('ood_paste')
+            pasted = bool(paste and paste['objects'])
         else:
+            step += 1
+            np.random.seed([seed, step])
             results = transform(results)
-    return clock() - start
+    return clock() - start, pasted
 
 
-def time_variant(dataset, samples: int, seed: int, clock) -> List[float]:
-    """Per-sample seconds of ``samples`` samples (sample i: seed + 2i)."""
-    return [
-        run_sample(dataset, i, seed + 2 * i, clock) for i in range(samples)
+def time_variant(dataset, samples: int, seed: int,
+                 clock) -> Tuple[List[float], List[Optional[bool]]]:
+    """Per-sample seconds and paste flags of ``samples`` samples.
+
+    Sample ``i`` runs on the seeds ``[seed + i, k]`` (see
+    :func:`run_sample`).
+    """
+    runs = [
+        run_sample(dataset, i, seed + i, clock) for i in range(samples)
     ]
+    return [t for t, _ in runs], [p for _, p in runs]
 
 
 def main() -> int:
@@ -221,12 +241,14 @@ def main() -> int:
 
         names = list(datasets)
         times = {name: [] for name in names}  # [repetition][sample]
+        pasted = {}  # name -> per-sample flags (the same every repetition)
         for rep in range(args.repeats):
             order = names[rep % len(names):] + names[:rep % len(names)]
             for name in order:
-                times[name].append(
-                    time_variant(datasets[name], args.samples, args.seed,
-                                 clock))
+                seconds, flags = time_variant(datasets[name], args.samples,
+                                              args.seed, clock)
+                times[name].append(seconds)
+                pasted[name] = flags
             print(f'repetition {rep + 1}/{args.repeats}: ' + ', '.join(
                 f'{name} {args.samples / sum(times[name][-1]):.2f}/s'
                 for name in names), flush=True)
@@ -237,7 +259,7 @@ def main() -> int:
         for name in names
     }
     print(f'\n{"variant":<12} {"samples/s":>10} {"ratio":>7} '
-          f'{"median":>7}  verdict')
+          f'{"median":>7} {"pasted":>7}  verdict')
     report = {}
     failed = False
     for name in names:
@@ -252,13 +274,19 @@ def main() -> int:
         elif name != 'no_paste':
             verdict = 'option cost (not gated)'
         speed = args.samples / best[name]
-        print(f'{name:<12} {speed:>10.2f} {ratio:>7.3f} {per_rep:>7.3f}  '
-              f'{verdict}')
+        flags = pasted[name]
+        share = (None if flags[0] is None else
+                 sum(flags) / len(flags))
+        shown = '-' if share is None else f'{share:.0%}'
+        print(f'{name:<12} {speed:>10.2f} {ratio:>7.3f} {per_rep:>7.3f} '
+              f'{shown:>7}  {verdict}')
         report[name] = dict(samples_per_s=speed, ratio=ratio,
                             median_rep_ratio=per_rep,
+                            pasted_share=share,
                             seconds=times[name])
     print('samples/s and ratio: best of the repetitions per sample; '
-          'median: median over repetitions of the per-repetition ratio.')
+          'median: median over repetitions of the per-repetition ratio; '
+          'pasted: share of samples with at least one pasted object.')
     if args.out_json:
         tmp_path = args.out_json + '.tmp'
         with open(tmp_path, 'w', encoding='utf-8') as f:

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Evaluation on a Slurm cluster: one task per GPU, MMEngine's slurm launcher.
-# Usage: [GPUS=4] [GPUS_PER_NODE=4] [CPUS_PER_TASK=5] [SRUN_ARGS="..."] \
+# Usage: [GPUS=4] [GPUS_PER_NODE=min(GPUS,8)] [CPUS_PER_TASK=5] [SRUN_ARGS="..."] \
 #   bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py options...]
 set -euo pipefail
 if [ "$#" -lt 4 ]; then
-    echo "usage: [GPUS=4] [GPUS_PER_NODE=4] [CPUS_PER_TASK=5] [SRUN_ARGS=...]" \
+    echo "usage: [GPUS=4] [GPUS_PER_NODE=min(GPUS,8)] [CPUS_PER_TASK=5]" \
+        "[SRUN_ARGS=...]" \
         "bash $0 PARTITION JOB_NAME CONFIG CHECKPOINT [test.py options...]" >&2
     exit 2
 fi
@@ -27,6 +28,6 @@ srun -p "$PARTITION" \
     --ntasks-per-node="$GPUS_PER_NODE" \
     --cpus-per-task="$CPUS_PER_TASK" \
     --kill-on-bad-exit=1 \
-    "${EXTRA_SRUN_ARGS[@]}" \
+    ${EXTRA_SRUN_ARGS[@]+"${EXTRA_SRUN_ARGS[@]}"} \
     "$PYTHON" -u "$DIR/test.py" "$CONFIG" "$CHECKPOINT" --launcher=slurm \
     "${@:5}"

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Training on a Slurm cluster: one task per GPU, MMEngine's slurm launcher.
-# Usage: [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS="..."] \
+# Usage: [GPUS=4] [GPUS_PER_NODE=min(GPUS,8)] [CPUS_PER_TASK=5] [SRUN_ARGS="..."] \
 #   bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py options...]
 # e.g. GPUS=16 bash tools/slurm_train.sh gpu be_r101 \
 #   configs/deeplabv3plus_balanced_energy.py work_dirs/be_r101 --resume
 set -euo pipefail
 if [ "$#" -lt 4 ]; then
-    echo "usage: [GPUS=4] [GPUS_PER_NODE=4] [CPUS_PER_TASK=5] [SRUN_ARGS=...]" \
+    echo "usage: [GPUS=4] [GPUS_PER_NODE=min(GPUS,8)] [CPUS_PER_TASK=5]" \
+        "[SRUN_ARGS=...]" \
         "bash $0 PARTITION JOB_NAME CONFIG WORK_DIR [train.py options...]" >&2
     exit 2
 fi
@@ -29,6 +30,6 @@ srun -p "$PARTITION" \
     --ntasks-per-node="$GPUS_PER_NODE" \
     --cpus-per-task="$CPUS_PER_TASK" \
     --kill-on-bad-exit=1 \
-    "${EXTRA_SRUN_ARGS[@]}" \
+    ${EXTRA_SRUN_ARGS[@]+"${EXTRA_SRUN_ARGS[@]}"} \
     "$PYTHON" -u "$DIR/train.py" "$CONFIG" --work-dir="$WORK_DIR" \
     --launcher=slurm "${@:5}"

@@ -88,6 +88,15 @@ def select_sets(cfg, names=None) -> None:
                 f'Unknown anomaly set(s) {unknown}; this config knows '
                 f'{sorted(catalogue)} (test_dataloader and anomaly_sets).')
         loaders = {n: copy.deepcopy(catalogue[n]) for n in names}
+        evaluator = cfg.test_evaluator
+        if isinstance(evaluator, dict) and 'type' not in evaluator:
+            # one metric config per set: keep those of the chosen sets
+            missing = [n for n in names if n not in evaluator]
+            if missing:
+                raise SystemExit(
+                    f'test_evaluator has one config per set but none for '
+                    f'{missing}; add them or use one shared metric config.')
+            cfg.test_evaluator = {n: evaluator[n] for n in names}
     cfg.test_dataloader = loaders
     cfg.test_cfg = dict(type=SETS_LOOP)
 
@@ -110,7 +119,8 @@ def save_set_curves(summary: dict, log_dir: str, name: str) -> None:
     (NPZ, ``fps``/``tps``) to redraw them later beside other models."""
     stem = osp.join(log_dir, 'curves', name.replace('/', '_'))
     plot_curves({summary['score']: summary['curve']}, stem + '.png',
-                title=name)
+                title=name, fpr_rule=summary['fpr_rule'],
+                metrics={summary['score']: summary['metrics']})
     fps, tps = thin_counts(*summary['curve'])
     with atomic_output(stem + '.npz') as tmp:
         with open(tmp, 'wb') as f:

@@ -18,6 +18,7 @@ import argparse
 import logging
 import os.path as osp
 
+import torch
 from mmengine.device import (is_cuda_available, is_mlu_available,
                              is_musa_available, is_npu_available)
 from mmengine.logging import print_log
@@ -101,6 +102,29 @@ def set_resume(cfg, resume) -> None:
         raise SystemExit(f'--resume {resume}: no such checkpoint.')
     cfg.resume = True
     cfg.load_from = resume
+    keep_seed(cfg, resume)
+
+
+def keep_seed(cfg, checkpoint: str) -> None:
+    """Resume with the seed of the interrupted run.
+
+    MMEngine builds the train dataloader (sampler order, worker seeds)
+    before it reads the checkpoint, with the config's seed, or a new random
+    one when the config has none. Taking the seed from the checkpoint first
+    makes the resumed run see the same data as an uninterrupted one.
+    """
+    randomness = dict(cfg.get('randomness', None) or {})
+    meta = torch.load(
+        checkpoint, map_location='cpu', weights_only=False,
+        mmap=True).get('meta', {})
+    seed = meta.get('seed')
+    if seed is None or randomness.get('seed') == seed:
+        return
+    if randomness.get('seed') is not None:
+        print_log(f'--resume: the checkpoint was trained with seed {seed}, '
+                  f"the config says {randomness['seed']}; using {seed}.",
+                  logger='current', level=logging.WARNING)
+    cfg.randomness = dict(randomness, seed=seed)
 
 
 def main(argv=None):

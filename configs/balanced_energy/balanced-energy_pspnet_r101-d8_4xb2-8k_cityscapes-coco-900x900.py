@@ -12,7 +12,7 @@ model = dict(
     data_preprocessor=dict(size=crop_size),
     pretrained=None,
     backbone=dict(depth=101))
-# MMSeg model zoo: PSPNet R101-D8, Cityscapes 512x1024, 80k (80.04 mIoU)
+# MMSeg model zoo: PSPNet R101-D8, Cityscapes 512x1024, 80k (79.76 mIoU)
 load_from = ('https://download.openmmlab.com/mmsegmentation/v0.5/pspnet/'
              'pspnet_r101-d8_512x1024_80k_cityscapes/'
              'pspnet_r101-d8_512x1024_80k_cityscapes_20200606_112211-'

@@ -8,20 +8,7 @@ model = dict(
     decode_head=dict(
         loss_decode=[dict(type='InlierCrossEntropyLoss', loss_weight=1.0)]))
 train_dataloader = dict(
-    dataset=dict(pipeline=[
-        dict(type='LoadImageFromFile'),
-        dict(type='LoadAnnotations'),
-        dict(
-            type='RandomResize',
-            scale=(512, 256),
-            ratio_range=(0.5, 2.0),
-            keep_ratio=True),
-        dict(type='RandomCrop', crop_size={{_base_.crop_size}},
-             cat_max_ratio=0.75),
-        dict(type='RandomFlip', prob=0.5),
-        dict(type='PhotoMetricDistortion'),
-        dict(type='PackSegInputs')
-    ]))
+    dataset=dict(pipeline={{_base_.clean_train_pipeline}}))
 val_evaluator = [
     dict(type='AnomalyMetric', score_type='max_logit', num_classes=19,
          blur=True, prefix='max_logit'),

@@ -41,10 +41,11 @@ import torch.nn.functional as F
 from mmengine.dataset import DefaultSampler, pseudo_collate
 from mmengine.dist import all_reduce, is_main_process
 from mmengine.utils import ProgressBar
-from mmseg.registry import DATASETS
+from mmseg.registry import DATASETS, MODELS
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
+from ..models.losses import BalancedEnergyLoss
 from ..models.scores import inlier_logits
 from ..utils.constants import OUTLIER_INDEX
 from ..utils.file_io import atomic_output
@@ -52,7 +53,8 @@ from ..utils.file_io import atomic_output
 __all__ = [
     'PRIOR_MODES', 'PastedScenes', 'build_prior_dataloader',
     'count_outlier_predictions', 'estimate_outlier_prior',
-    'format_prior_table', 'prior_pipeline', 'prior_record', 'save_prior'
+    'format_prior_table', 'prior_pipeline', 'prior_record', 'save_prior',
+    'with_uniform_loss_priors'
 ]
 
 #: How outlier pixels are counted: the argmax class, or the softmax mass.
@@ -62,6 +64,50 @@ LOADING_TRANSFORMS = ('LoadImageFromFile', 'LoadAnnotations',
                       'LoadImageFromNDArray')
 #: The transform that pastes outliers; forced to ``prob=1``.
 PASTE_TRANSFORM = 'PasteCocoObjects'
+
+
+def _is_prior_loss(loss_type) -> bool:
+    """Whether a loss ``type`` (name or class) is a BalancedEnergyLoss."""
+    if isinstance(loss_type, str):
+        loss_type = MODELS.get(loss_type)
+    return isinstance(loss_type, type) and issubclass(loss_type,
+                                                      BalancedEnergyLoss)
+
+
+def _uniform_priors(node) -> int:
+    """Set ``prior='uniform'`` in place; returns the number of changes."""
+    changed = 0
+    if isinstance(node, dict):
+        if 'prior' in node and _is_prior_loss(node.get('type')):
+            node['prior'] = 'uniform'
+            changed += 1
+        for value in node.values():
+            changed += _uniform_priors(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            changed += _uniform_priors(value)
+    return changed
+
+
+def with_uniform_loss_priors(model_cfg: dict) -> dict:
+    """A copy of a model config whose Balanced Energy losses use no file.
+
+    Every loss config of type :class:`BalancedEnergyLoss` (or a subclass)
+    that sets ``prior`` gets ``prior='uniform'``, wherever it sits (decode
+    and auxiliary heads, ``loss_decode`` as a dict or a list). Estimating
+    the prior runs the test-time forward only, so the losses are never
+    called; but building them reads their prior, and a config whose prior
+    is the JSON file about to be estimated could not be built.
+
+    Args:
+        model_cfg (dict): The config's ``model``; not changed.
+
+    Returns:
+        dict: The changed copy.
+    """
+    model_cfg = copy.deepcopy(model_cfg)
+    _uniform_priors(model_cfg)
+    return model_cfg
 
 
 def _check_mode(mode: str) -> None:

@@ -19,11 +19,20 @@ one of three layouts, resumably and atomically:
   ``<out>/anomaly_p/<method>/<dataset>/<frame id>.hdf5`` holding the float16
   score map as dataset ``'value'``, gzip level 9. ``<out>`` plays the role of
   the benchmark's ``DIR_OUTPUTS``; no class map is stored.
+
+Resuming is safe across changed settings: the folder the maps go to
+(``<out>``, or ``<out>/anomaly_p/<method>/<dataset>`` for ``'smiyc'``) holds
+a run manifest (:data:`RUN_MANIFEST`: config, checkpoint fingerprint, score
+settings, format and names). A later run with other settings stops with a
+:class:`RunManifestError` naming the differences instead of keeping maps
+that the old settings made.
 """
+import hashlib
+import json
 import os
 import os.path as osp
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
@@ -31,12 +40,23 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
-from ..engine.checkpoint import trusted_checkpoints
+from ..engine.checkpoint import is_local_path, trusted_checkpoints
 from ..models.scores import SCORE_TYPES, anomaly_score, inlier_logits
+from ..utils.constants import IMAGE_SUFFIXES
 from ..utils.file_io import atomic_output
 
-#: Image suffixes searched by default (case-insensitive).
-IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.webp', '.bmp')
+__all__ = [
+    'IMAGE_SUFFIXES', 'OUTPUT_FORMATS', 'RUN_MANIFEST', 'RunManifestError',
+    'ScoreSettings', 'score_settings', 'inference_pipeline',
+    'AnomalyMapInferencer', 'find_images', 'smiyc_frame_id', 'output_files',
+    'save_npy', 'save_smiyc_hdf5', 'load_smiyc_hdf5', 'outputs_complete',
+    'plan_outputs', 'existing_outputs', 'checkpoint_fingerprint',
+    'run_manifest', 'manifest_folder', 'read_run_manifest',
+    'check_run_manifest', 'write_run_manifest', 'write_anomaly_maps'
+]
+
+# IMAGE_SUFFIXES (searched by default, any case) is re-exported from
+# mmseg_ood.utils.constants.
 #: Output layouts of :func:`write_anomaly_maps`.
 OUTPUT_FORMATS = ('npy', 'fishyscapes', 'smiyc')
 #: Fishyscapes input names: a four-digit frame number, then ``_``.
@@ -48,7 +68,19 @@ SMIYC_GZIP_LEVEL = 9
 #: Suffix that the SegmentMeIfYouCan Lost & Found loader strips from image
 #: stems to get frame ids (``<fid>_leftImg8bit.png``).
 LEFTIMG_SUFFIX = '_leftImg8bit'
+#: Run manifest written next to the maps (hidden: benchmark folders hold
+#: only the maps the benchmark reads).
+RUN_MANIFEST = '.anomaly_maps.json'
+#: Value of the manifest's ``format`` key.
+RUN_MANIFEST_FORMAT = 'mmseg_ood.anomaly_maps'
+#: Bytes hashed at each end of a checkpoint for its fingerprint.
+FINGERPRINT_BYTES = 1 << 20
 _ANOMALY_METRIC = 'AnomalyMetric'
+
+
+class RunManifestError(ValueError):
+    """The output folder holds maps made with other settings (or maps of
+    unknown origin); the message names the differences."""
 
 
 @dataclass
@@ -208,6 +240,9 @@ class AnomalyMapInferencer:
                 raise FileNotFoundError(f'Config file {config!r} does not '
                                         'exist.')
             config = Config.fromfile(config)
+        self.config_path = config.filename
+        self.checkpoint = checkpoint
+        self.cfg_options = cfg_options
         if cfg_options:
             config.merge_from_dict(cfg_options)
         if '://' not in checkpoint and not osp.isfile(checkpoint):
@@ -234,6 +269,14 @@ class AnomalyMapInferencer:
                 f'{tuple(logits.shape[-2:])}, not the image size '
                 f'{(height, width)}.')
         return logits
+
+    def run_manifest(self, fmt: str = 'npy',
+                     method_name: Optional[str] = None,
+                     dataset_name: Optional[str] = None) -> dict:
+        """The :func:`run_manifest` of maps that this inferencer writes."""
+        return run_manifest(self.config_path, self.checkpoint,
+                            self.settings, fmt, method_name, dataset_name,
+                            self.cfg_options)
 
     def __call__(self, img_path: str) -> Tuple[np.ndarray, np.ndarray]:
         """Anomaly scores (float32) and classes (uint8), both (H, W)."""
@@ -448,18 +491,208 @@ def plan_outputs(images: Sequence[str],
     return plan
 
 
+def checkpoint_fingerprint(checkpoint: str) -> dict:
+    """What identifies a checkpoint: path, size and the SHA-256 of its first
+    and last :data:`FINGERPRINT_BYTES` (cheap for any size; any retrained or
+    re-saved checkpoint differs there). URLs are identified by themselves.
+
+    Args:
+        checkpoint (str): Checkpoint file or URL.
+
+    Returns:
+        dict: ``path``, and ``size`` and ``sha256_head_tail`` for a file.
+
+    Raises:
+        FileNotFoundError: The local file does not exist.
+    """
+    if not is_local_path(checkpoint):
+        return dict(path=checkpoint)
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'Checkpoint {checkpoint!r} does not exist.')
+    size = osp.getsize(checkpoint)
+    digest = hashlib.sha256()
+    with open(checkpoint, 'rb') as f:
+        digest.update(f.read(FINGERPRINT_BYTES))
+        if size > FINGERPRINT_BYTES:
+            f.seek(max(FINGERPRINT_BYTES, size - FINGERPRINT_BYTES))
+            digest.update(f.read())
+    return dict(path=osp.abspath(checkpoint), size=size,
+                sha256_head_tail=digest.hexdigest())
+
+
+def run_manifest(config: Optional[str],
+                 checkpoint: str,
+                 settings: ScoreSettings,
+                 fmt: str = 'npy',
+                 method_name: Optional[str] = None,
+                 dataset_name: Optional[str] = None,
+                 cfg_options: Optional[dict] = None) -> dict:
+    """The settings that make a folder of anomaly maps, as stored in its
+    :data:`RUN_MANIFEST` (JSON-ready).
+
+    Args:
+        config (str, optional): Config file (None for an in-memory config).
+        checkpoint (str): Checkpoint file or URL.
+        settings (ScoreSettings): The score settings.
+        fmt (str): Output format.
+        method_name (str, optional): Method name (``'smiyc'``).
+        dataset_name (str, optional): Dataset name (``'smiyc'``).
+        cfg_options (dict, optional): Config overrides.
+
+    Returns:
+        dict: The manifest.
+    """
+    manifest = dict(
+        format=RUN_MANIFEST_FORMAT,
+        output_format=fmt,
+        method_name=method_name,
+        dataset_name=dataset_name,
+        config=osp.abspath(config) if config else None,
+        cfg_options=cfg_options or None,
+        checkpoint=checkpoint_fingerprint(checkpoint),
+        score=asdict(settings))
+    # what a JSON round trip gives (tuples become lists, ...)
+    return json.loads(json.dumps(manifest, sort_keys=True, default=str))
+
+
+def manifest_folder(out_dir: str,
+                    fmt: str = 'npy',
+                    method_name: Optional[str] = None,
+                    dataset_name: Optional[str] = None) -> str:
+    """Folder whose :data:`RUN_MANIFEST` covers the maps of a run: the
+    ``'smiyc'`` method/dataset folder, else ``out_dir``."""
+    if fmt == 'smiyc':
+        return osp.join(out_dir, 'anomaly_p', method_name, dataset_name)
+    return out_dir
+
+
+def read_run_manifest(folder: str) -> Optional[dict]:
+    """The :data:`RUN_MANIFEST` of ``folder``, or None if it has none.
+
+    Raises:
+        RunManifestError: The file is not a manifest (broken JSON, ...).
+    """
+    path = osp.join(folder, RUN_MANIFEST)
+    if not osp.isfile(path):
+        return None
+    try:
+        with open(path, encoding='utf-8') as f:
+            manifest = json.load(f)
+    except (OSError, ValueError) as error:
+        manifest = error
+    if not isinstance(manifest, dict) or \
+            manifest.get('format') != RUN_MANIFEST_FORMAT:
+        raise RunManifestError(
+            f'{path} is not a readable anomaly-map manifest ({manifest!r:.80}'
+            '); pass --overwrite (overwrite=True) to recompute the maps, or '
+            'choose another output folder.')
+    return manifest
+
+
+def _differences(old, new, prefix: str = '') -> List[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new)):
+            out += _differences(old.get(key), new.get(key),
+                                f'{prefix}{key}.')
+        return out
+    if old == new:
+        return []
+    return [f'{prefix[:-1]}: {old!r} there, {new!r} now']
+
+
+def check_run_manifest(folder: str, manifest: dict,
+                       overwrite: bool = False,
+                       outputs_exist: bool = False) -> None:
+    """Fail if the maps in ``folder`` may come from other settings.
+
+    Writes nothing. With ``overwrite`` every folder passes (the maps are
+    recomputed).
+
+    Args:
+        folder (str): See :func:`manifest_folder`.
+        manifest (dict): The :func:`run_manifest` of this run.
+        overwrite (bool): The run recomputes every map.
+        outputs_exist (bool): Some output of this run exists already.
+
+    Raises:
+        RunManifestError: The folder's manifest differs from ``manifest``
+            (the message names the differing fields), or the folder holds
+            outputs but no manifest.
+    """
+    if overwrite:
+        return
+    old = read_run_manifest(folder)
+    if old is None:
+        if outputs_exist:
+            raise RunManifestError(
+                f'{folder} already holds anomaly maps but no {RUN_MANIFEST} '
+                'that says how they were made, so they cannot be resumed. '
+                'Pass --overwrite (overwrite=True) to recompute them, or '
+                'choose another output folder.')
+        return
+    diffs = _differences(old, manifest)
+    if diffs:
+        raise RunManifestError(
+            f'{folder} holds anomaly maps made with other settings ('
+            f'{"; ".join(diffs)}; see {osp.join(folder, RUN_MANIFEST)}). '
+            'Pass --overwrite (overwrite=True) to recompute them with the '
+            'new settings, or choose another output folder.')
+
+
+def write_run_manifest(folder: str, manifest: dict) -> None:
+    """Write ``manifest`` as ``folder``'s :data:`RUN_MANIFEST`,
+    atomically."""
+    with atomic_output(osp.join(folder, RUN_MANIFEST)) as tmp:
+        with open(tmp, 'w', encoding='utf-8') as f:
+            json.dump(manifest, f, indent=1, sort_keys=True)
+            f.write('\n')
+
+
+def existing_outputs(plan: Dict[str, Dict[str, str]]) -> List[str]:
+    """Output files of a :func:`plan_outputs` plan that exist."""
+    return [path for files in plan.values() for path in files.values()
+            if osp.lexists(path)]
+
+
+def _prepare_manifest(plan: Dict[str, Dict[str, str]], manifest: dict,
+                      overwrite: bool, folder: str) -> None:
+    """Check the folder's manifest, then write this run's."""
+    existing = existing_outputs(plan)
+    check_run_manifest(folder, manifest, overwrite, bool(existing))
+    try:
+        old = read_run_manifest(folder)
+    except RunManifestError:  # only reached with overwrite
+        old = None
+    if old == manifest:
+        return
+    if overwrite:
+        for path in existing:  # maps of other (or unknown) settings
+            os.remove(path)
+    write_run_manifest(folder, manifest)
+
+
 def write_anomaly_maps(inferencer, images: Sequence[str], img_dir: str,
                        out_dir: str, fmt: str = 'npy',
                        method_name: Optional[str] = None,
                        dataset_name: Optional[str] = None,
                        overwrite: bool = False,
-                       show_progress: bool = True) -> Dict[str, List[str]]:
+                       show_progress: bool = True,
+                       manifest: Optional[dict] = None
+                       ) -> Dict[str, List[str]]:
     """Write the anomaly (and class) maps of ``images``.
 
     Images whose outputs are already complete (whole files of the right
     shape and dtype) are skipped unless ``overwrite``, so an interrupted run
     resumes where it stopped. Every file is written under a temporary name
     and renamed, so a killed run never leaves a truncated output.
+
+    The run's ``manifest`` (for an :class:`AnomalyMapInferencer`, its
+    :meth:`~AnomalyMapInferencer.run_manifest` by default) is checked
+    against the folder's (:func:`check_run_manifest`) and written before
+    the first map. With ``overwrite`` and a different or missing manifest,
+    the run's existing outputs are deleted first, so that an interrupted
+    ``overwrite`` run never leaves old maps under the new manifest.
 
     Args:
         inferencer (callable): Image path -> (anomaly float32 (H, W),
@@ -473,14 +706,26 @@ def write_anomaly_maps(inferencer, images: Sequence[str], img_dir: str,
             ``AnomalyTrack-all``.
         overwrite (bool): Recompute images with complete outputs too.
         show_progress (bool): Show a progress bar.
+        manifest (dict, optional): See :func:`run_manifest`. Without one
+            (and another inferencer) no manifest is checked or written.
 
     Returns:
         dict: ``written`` and ``skipped`` lists of image paths.
+
+    Raises:
+        RunManifestError: The folder holds maps made with other settings
+            and ``overwrite`` is False.
     """
     from mmengine.utils import ProgressBar
 
     plan = plan_outputs(images, img_dir, out_dir, fmt, method_name,
                         dataset_name)
+    if manifest is None and isinstance(inferencer, AnomalyMapInferencer):
+        manifest = inferencer.run_manifest(fmt, method_name, dataset_name)
+    if manifest is not None:
+        _prepare_manifest(plan, manifest, overwrite,
+                          manifest_folder(out_dir, fmt, method_name,
+                                          dataset_name))
     os.makedirs(out_dir, exist_ok=True)
     written, skipped = [], []
     progress = ProgressBar(len(images)) if show_progress else None

@@ -14,7 +14,7 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from ..utils.constants import IGNORE_INDEX
-from .converters.common import read_dataset_record
+from .converters.common import DATASET_RECORD, read_dataset_record
 
 
 class AnomalyDataset(BaseSegDataset):
@@ -30,6 +30,10 @@ class AnomalyDataset(BaseSegDataset):
     missing, holds no image, or an image has no label.
 
     Args:
+        img_suffix: Suffix of the images. Defaults to the ``img_suffix``
+            in ``DATASET.json`` (the converters record the frames'
+            format there), else to the class default
+            (:attr:`DEFAULT_IMG_SUFFIX`).
         set_name: Name of the set reported in ``metainfo['set_name']``.
             Defaults to the ``name`` in ``DATASET.json``, else to the class
             default (:attr:`DEFAULT_SET_NAME`).
@@ -39,9 +43,11 @@ class AnomalyDataset(BaseSegDataset):
         classes=('inlier', 'anomaly'), palette=[[0, 0, 0], [255, 0, 0]])
     #: ``set_name`` when neither the config nor a record names the set.
     DEFAULT_SET_NAME = 'anomaly set'
+    #: ``img_suffix`` when neither the config nor a record gives it.
+    DEFAULT_IMG_SUFFIX = '.png'
 
     def __init__(self,
-                 img_suffix: str = '.png',
+                 img_suffix: Optional[str] = None,
                  seg_map_suffix: str = '.png',
                  data_prefix: dict = dict(
                      img_path='original', seg_map_path='labels'),
@@ -57,6 +63,8 @@ class AnomalyDataset(BaseSegDataset):
             set_name=set_name or (record or {}).get('name')
             or self.DEFAULT_SET_NAME,
             set_version=(record or {}).get('version'))
+        if img_suffix is None:
+            img_suffix = self._recorded_img_suffix(record, data_root)
         super().__init__(
             img_suffix=img_suffix,
             seg_map_suffix=seg_map_suffix,
@@ -68,6 +76,24 @@ class AnomalyDataset(BaseSegDataset):
     def _reads_record(self) -> bool:
         """Whether ``data_root`` may hold a converter's ``DATASET.json``."""
         return True
+
+    def _default_img_suffix(self) -> str:
+        """``img_suffix`` of a folder without a record."""
+        return self.DEFAULT_IMG_SUFFIX
+
+    def _recorded_img_suffix(self, record: Optional[dict],
+                             data_root: Optional[str]) -> str:
+        """The record's ``img_suffix``, else the default one."""
+        suffix = (record or {}).get('img_suffix')
+        if suffix is None:
+            return self._default_img_suffix()
+        if not isinstance(suffix, str) or not suffix.startswith('.'):
+            raise ValueError(
+                f'{osp.join(data_root, DATASET_RECORD)} has img_suffix='
+                f'{suffix!r}, not a file suffix such as ".jpg"; re-run the '
+                'converter with --overwrite or pass img_suffix in the '
+                'dataset config.')
+        return suffix
 
     def _expected_tree(self) -> str:
         return (f'{type(self).__name__} expects:\n'
@@ -124,13 +150,12 @@ class FishyscapesDataset(AnomalyDataset):
 
 @DATASETS.register_module()
 class RoadAnomalyDataset(AnomalyDataset):
-    """Road Anomaly (Lis et al. 2019), processed copy: JPEG frames.
+    """Road Anomaly (Lis et al. 2019), processed copy: JPEG frames (or
+    the format that ``DATASET.json`` records, e.g. ``.webp``).
 
     Example:
         >>> dataset = dict(type='RoadAnomalyDataset',
         ...                data_root='data/road_anomaly')
     """
     DEFAULT_SET_NAME = 'Road Anomaly'
-
-    def __init__(self, img_suffix: str = '.jpg', **kwargs) -> None:
-        super().__init__(img_suffix=img_suffix, **kwargs)
+    DEFAULT_IMG_SUFFIX = '.jpg'

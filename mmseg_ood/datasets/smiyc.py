@@ -78,8 +78,9 @@ class SMIYCDataset(AnomalyDataset):
             ``dataset_ObstacleTrack``); ``'processed'`` reads
             ``original/`` + ``labels/`` (converter output or a processed
             copy). testNoKnown exists only as ``'processed'``.
-        img_suffix: Image suffix; defaults to the track's (``.jpg``,
-            ``.webp``; ``.png`` for testNoKnown).
+        img_suffix: Image suffix; defaults to the ``img_suffix`` of the
+            converter's ``DATASET.json`` (processed layout), else to the
+            track's (``.jpg``, ``.webp``; ``.png`` for testNoKnown).
         **kwargs: Arguments of :class:`AnomalyDataset`.
 
     Example:
@@ -115,11 +116,13 @@ class SMIYCDataset(AnomalyDataset):
         kwargs['metainfo'] = dict(
             kwargs.get('metainfo') or {},
             component_track=spec['component_track'])
-        super().__init__(
-            img_suffix=img_suffix or spec['img_suffix'], **kwargs)
+        super().__init__(img_suffix=img_suffix, **kwargs)
 
     def _reads_record(self) -> bool:
         return self.layout == 'processed'
+
+    def _default_img_suffix(self) -> str:
+        return SMIYC_SPLITS[self.track]['img_suffix']
 
     def _expected_tree(self) -> str:
         if self.layout == 'processed':

@@ -55,8 +55,6 @@ one count does not change the files of the other parts.
 import json
 import os
 import os.path as osp
-import shutil
-import uuid
 from collections import Counter
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
@@ -66,6 +64,7 @@ from mmengine.logging import print_log
 from mmseg_ood.utils.constants import (ANOMALY_EVAL_ANOMALY,
                                        ANOMALY_EVAL_INLIER,
                                        CITYSCAPES_CLASSES, IGNORE_INDEX)
+from mmseg_ood.utils.file_io import atomic_output_dir
 from .appearance import OUTLIER_APPEARANCE_GAMMA, OUTLIER_APPEARANCE_PRIOR
 from .coco import write_coco_set
 from .files import write_image
@@ -478,6 +477,14 @@ def _write_raw_layouts(paths: Dict[str, str], params: dict,
         write_smiyc_track(paths[key], part.split('_')[1], valid, [test_item])
 
 
+def _require_demo_world(root: str) -> None:
+    """Raise unless ``root`` holds a demo world (its marker file)."""
+    if not osp.isfile(osp.join(root, MARKER_FILE)):
+        raise FileExistsError(
+            f'{root} does not look like a demo world (no {MARKER_FILE} in '
+            'it); refusing to delete it.')
+
+
 def make_demo_world(root: str,
                     seed: int = 0,
                     num_train: int = 64,
@@ -567,8 +574,23 @@ def make_demo_world(root: str,
                 print_log(f'Demo world {root} already exists with the same '
                           'parameters; nothing to do.', logger='current')
                 return demo_world_paths(root)
+            existing = existing or {}
+            # keys an older generator did not know are not user choices
+            chosen = {
+                k for k, v in params.items()
+                if k != 'generator_version' and k in existing
+                and existing[k] != v
+            }
+            if (existing.get('generator_version') != GENERATOR_VERSION
+                    and not chosen and not overwrite):
+                # made by another version of this generator, same request:
+                # nothing but generated files to replace
+                print_log(
+                    f'Demo world {root} was made by generator version '
+                    f"{existing.get('generator_version')}; regenerating it "
+                    f'with version {GENERATOR_VERSION}.', logger='current')
+                overwrite = True
             if not overwrite:
-                existing = existing or {}
                 diff = ', '.join(
                     f'{k}: {existing.get(k)!r} there, {v!r} asked'
                     for k, v in params.items() if existing.get(k) != v)
@@ -585,27 +607,10 @@ def make_demo_world(root: str,
         else:
             replace = True  # an empty folder
 
-    parent = osp.dirname(osp.abspath(root))
-    os.makedirs(parent, exist_ok=True)
-    token = uuid.uuid4().hex[:8]
-    tmp = osp.join(parent, f'.{osp.basename(root)}.tmp-{token}')
-    os.makedirs(tmp)
-    try:
+    # the checks above decided that ``root`` may be replaced
+    with atomic_output_dir(root, overwrite=replace,
+                           may_replace=_require_demo_world) as tmp:
         _generate(tmp, params)
-        if replace:
-            old = osp.join(parent, f'.{osp.basename(root)}.old-{token}')
-            os.rename(root, old)
-            try:
-                os.rename(tmp, root)
-            except OSError:
-                os.rename(old, root)
-                raise
-            shutil.rmtree(old)
-        else:
-            os.rename(tmp, root)
-    finally:
-        if osp.isdir(tmp):
-            shutil.rmtree(tmp)
     print_log(f'Wrote the SYNTHETIC demo world (seed {seed}) to {root}.',
               logger='current')
     return demo_world_paths(root)

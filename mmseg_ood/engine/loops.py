@@ -84,6 +84,12 @@ class _AnomalySetsMixin:
         diff_rank_seed = runner._randomness_cfg.get('diff_rank_seed', False)
         for name, (loader_cfg, metric_cfg) in _set_configs(
                 dataloader, evaluator, self.stage).items():
+            sampler = loader_cfg.get('sampler') or {}
+            if sampler.get('type') in ('DefaultSampler',
+                                       'mmengine.DefaultSampler'):
+                # no padded duplicates: streaming metrics would count them
+                loader_cfg = dict(
+                    loader_cfg, sampler=dict(sampler, round_up=False))
             loader = runner.build_dataloader(
                 loader_cfg, seed=runner.seed, diff_rank_seed=diff_rank_seed)
             set_evaluator = runner.build_evaluator(metric_cfg)
@@ -114,6 +120,8 @@ class _AnomalySetsMixin:
             self.summaries.update(self._summaries(name, loader, evaluator))
         if losses:
             all_metrics.update(_parse_losses(losses, self.stage))
+        if self.stage == 'val':
+            self._check_best_metrics(all_metrics)
         self.current_set = None
         rules = sorted(
             {s.get('fpr_rule', '-') for s in self.summaries.values()})
@@ -122,6 +130,27 @@ class _AnomalySetsMixin:
             sets_table(self.summaries).get_string(),
             logger=MMLogger.get_current_instance())
         return all_metrics
+
+    def _check_best_metrics(self, metrics: dict) -> None:
+        """A set without values cannot choose the best checkpoint: say so
+        instead of letting CheckpointHook fail on a missing key."""
+        for hook in self.runner.hooks:
+            keys = getattr(hook, 'key_indicators', None) or []
+            for key in keys:
+                if key == 'auto' or key in metrics:
+                    continue
+                name = key.split('/')[0]
+                reasons = [
+                    s['message'] for s in self.summaries.values()
+                    if s.get('set') == name and 'message' in s
+                ]
+                raise ValueError(
+                    f'The best checkpoint is chosen by {key!r} (save_best), '
+                    f'but this {self.stage} run has no such value'
+                    + (f': {reasons[0]}' if reasons else
+                       f'; it has {sorted(metrics)}') +
+                    '. Pick another key for default_hooks.checkpoint.'
+                    'save_best or fix the set.')
 
     @staticmethod
     def _summaries(name: str, loader, evaluator: Evaluator) -> dict:

@@ -37,3 +37,9 @@ PAPER_CITYSCAPES_PRIOR = (
     0.152509041, 0.013298, 0.106703, 0.040058, 0.033866, 0.005256, 0.001065,
     0.027989, 0.080249, 0.097971, 0.002175, 0.153123, 0.029222, 0.087057,
     0.119925, 0.016023, 0.007071, 0.017048, 0.009393)
+
+#: Image file suffixes (lower case) that the package reads: the converters'
+#: frames, the image folders of the submission tool. The converters prefer
+#: them in this order when a release holds a frame in several formats (the
+#: SegmentMeIfYouCan benchmark's order: PNG, then WebP, then JPEG).
+IMAGE_SUFFIXES = ('.png', '.webp', '.jpg', '.jpeg', '.bmp')

@@ -1,10 +1,13 @@
-"""Atomic file output: a killed process never leaves a truncated file."""
+"""Atomic file and folder output: a killed process never leaves a truncated
+file or a half-written folder."""
 import glob
 import os
 import os.path as osp
+import shutil
 import tempfile
+import uuid
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, Optional
 
 #: Suffix of the temporary files; a killed run may leave such hidden files
 #: next to its outputs (``.<name>.<random>.partial``), never a truncated
@@ -51,3 +54,80 @@ def atomic_output(path: str) -> Iterator[str]:
         if osp.exists(tmp):
             os.remove(tmp)
         raise
+
+
+@contextmanager
+def atomic_output_dir(
+        out_dir: str,
+        overwrite: bool = False,
+        may_replace: Optional[Callable[[str], None]] = None
+) -> Iterator[str]:
+    """Yield a fresh hidden sibling folder of ``out_dir``; rename it to
+    ``out_dir`` when the ``with`` block succeeds, delete it when it fails.
+
+    An existing ``out_dir`` is only replaced once the new folder is
+    complete, so an interrupted run leaves either the old folder or the new
+    one, never a mix. An empty ``out_dir`` is always replaced. A non-empty
+    one is first shown to ``may_replace`` (which raises to refuse it, e.g.
+    because no tool of this package wrote it) and then replaced only if
+    ``overwrite`` is set.
+
+    Args:
+        out_dir (str): The folder to write.
+        overwrite (bool): Replace a non-empty ``out_dir`` that
+            ``may_replace`` accepts.
+        may_replace (callable, optional): ``may_replace(out_dir)`` raises
+            (e.g. ``FileExistsError`` naming the folder) if the non-empty
+            ``out_dir`` must never be replaced. Without it every non-empty
+            folder is refused.
+
+    Yields:
+        str: The temporary folder to write into (exists, empty).
+
+    Raises:
+        FileExistsError: If ``out_dir`` is a file or a link, or a non-empty
+            folder and ``overwrite`` is False or ``may_replace`` is None.
+
+    Example:
+        >>> with atomic_output_dir('data/road_anomaly') as tmp:
+        ...     write_everything(tmp)
+    """
+    out_dir = osp.normpath(out_dir)
+    replace = False
+    if osp.lexists(out_dir):
+        if not osp.isdir(out_dir) or osp.islink(out_dir):
+            raise FileExistsError(f'{out_dir} exists and is not a folder; '
+                                  'choose another output folder.')
+        if os.listdir(out_dir):
+            if may_replace is None:
+                raise FileExistsError(
+                    f'{out_dir} is not empty; refusing to write into or '
+                    'delete it. Choose another output folder.')
+            may_replace(out_dir)
+            if not overwrite:
+                raise FileExistsError(
+                    f'{out_dir} is not empty. Pass --overwrite '
+                    '(overwrite=True) to replace it, or choose another '
+                    'output folder.')
+        replace = True
+    parent = osp.dirname(osp.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)
+    token = uuid.uuid4().hex[:8]
+    tmp = osp.join(parent, f'.{osp.basename(out_dir)}.tmp-{token}')
+    os.makedirs(tmp)
+    try:
+        yield tmp
+        if replace:
+            old = osp.join(parent, f'.{osp.basename(out_dir)}.old-{token}')
+            os.rename(out_dir, old)
+            try:
+                os.rename(tmp, out_dir)
+            except OSError:
+                os.rename(old, out_dir)
+                raise
+            shutil.rmtree(old)
+        else:
+            os.rename(tmp, out_dir)
+    finally:
+        if osp.isdir(tmp):
+            shutil.rmtree(tmp)

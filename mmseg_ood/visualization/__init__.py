@@ -1,7 +1,8 @@
 """Pictures: ROC / precision-recall curves and anomaly heat-map overlays.
 
-Not imported by ``import mmseg_ood`` (nothing here is registered); import
-``mmseg_ood.visualization`` where pictures are needed.
+Used by ``tools/test.py --curves/--overlays`` (through
+:class:`~mmseg_ood.engine.AnomalyOverlayHook`) and by the demo comparison;
+matplotlib is imported only when a curve is drawn.
 """
 from .curves import (plot_curves, pr_points, roc_points, thin_counts,
                      thin_curve)

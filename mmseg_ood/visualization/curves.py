@@ -18,7 +18,7 @@ Example:
     ...             title='FS Lost & Found val')
 """
 import os.path as osp
-from typing import Dict, Mapping, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -150,13 +150,16 @@ def plot_curves(curves: Mapping[str, Counts],
                 title: str = '',
                 tol: float = DEFAULT_TOLERANCE,
                 fpr_rule: str = 'first',
-                dpi: int = 120) -> Dict[str, dict]:
+                dpi: int = 120,
+                metrics: Optional[Mapping[str, dict]] = None
+                ) -> Dict[str, dict]:
     """Draw the ROC and precision-recall curves of one set into one PNG.
 
     The left panel holds the ROC curves (with the TPR = 0.95 line), the
     right one the precision-recall step curves (with the anomaly fraction,
-    the AP of a random score, when all curves share it). Each legend entry
-    shows AUROC, AP and FPR95 in percent, computed from the full counts.
+    the AP of a random score, when all curves share it). The legend below
+    both panels shows each curve's AUROC, AP and FPR95 in percent, computed
+    from the given counts unless ``metrics`` provides them.
 
     Args:
         curves (Mapping[str, tuple]): Curve name (e.g. a method or score) to
@@ -170,6 +173,9 @@ def plot_curves(curves: Mapping[str, Counts],
         fpr_rule (str): FPR95 rule of the legend (``'first'`` or
             ``'nearest'``).
         dpi (int): Resolution of the PNG.
+        metrics (Mapping[str, dict], optional): Per curve name, the values
+            of the legend in percent (``AUROC``, ``AP``, ``FPR95``), e.g.
+            the exact results when ``curves`` holds thinned counts.
 
     Returns:
         dict: Per curve name, the metrics shown in the legend.
@@ -184,11 +190,13 @@ def plot_curves(curves: Mapping[str, Counts],
     if osp.isdir(out_file):
         raise IsADirectoryError(f'{out_file!r} is a folder; give the path of '
                                 'the PNG file to write.')
-    fig = Figure(figsize=(11, 4.8), dpi=dpi)
+    legend_height = 0.25 * (len(curves) + 1)
+    fig = Figure(figsize=(11, 4.8 + legend_height), dpi=dpi)
     FigureCanvasAgg(fig)
     ax_roc, ax_pr = fig.subplots(1, 2)
     shown = {}
     fractions = set()
+    handles = []
     for name, counts in curves.items():
         fps, tps = _counts_pair(name, counts)
         try:  # also checks the counts
@@ -196,16 +204,20 @@ def plot_curves(curves: Mapping[str, Counts],
         except ValueError as error:
             raise ValueError(f'Curve {name!r}: {error}') from error
         shown[name] = values
-        label = (f"{name}: AUROC {100 * values['auroc']:.2f}, "
-                 f"AP {100 * values['ap']:.2f}, "
-                 f"FPR95 {100 * values['fpr']:.2f}")
+        given = (metrics or {}).get(name) or {
+            'AUROC': 100 * values['auroc'],
+            'AP': 100 * values['ap'],
+            'FPR95': 100 * values['fpr']
+        }
+        label = (f"{name}: AUROC {given['AUROC']:.2f}, "
+                 f"AP {given['AP']:.2f}, FPR95 {given['FPR95']:.2f}")
         fpr, tpr = roc_points(fps, tps, tol)
-        line, = ax_roc.plot(fpr, tpr, linewidth=1.5, label=label)
+        line, = ax_roc.plot(fpr, tpr, linewidth=1.5)
+        handles.append((line, label))
         recall, precision = pr_points(fps, tps, tol)
         ax_pr.step(np.concatenate([[0.0], recall]),
                    np.concatenate([precision[:1], precision]),
-                   where='pre', linewidth=1.5, color=line.get_color(),
-                   label=label)
+                   where='pre', linewidth=1.5, color=line.get_color())
         fractions.add(int(tps[-1]) / int(tps[-1] + fps[-1]))
     ax_roc.axhline(0.95, color='0.5', linestyle=':', linewidth=1,
                    label='TPR = 0.95')
@@ -219,7 +231,10 @@ def plot_curves(curves: Mapping[str, Counts],
                 'upper right')
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.legend([h for h, _ in handles], [label for _, label in handles],
+               loc='lower center', fontsize='small', frameon=False)
+    fig.tight_layout(
+        rect=(0, legend_height / (4.8 + legend_height), 1, 1))
     _save_figure_atomic(fig, out_file)
     return shown
 

@@ -15,7 +15,8 @@ from mmseg_ood.apis.outlier_prior import (PastedScenes,
                                           count_outlier_predictions,
                                           estimate_outlier_prior,
                                           format_prior_table, prior_pipeline,
-                                          prior_record, save_prior)
+                                          prior_record, save_prior,
+                                          with_uniform_loss_priors)
 from mmseg_ood.models.losses import (BalancedEnergyLoss, load_prior,
                                      sharpen_prior)
 from mmseg_ood.utils.constants import (CITYSCAPES_CLASSES, IGNORE_INDEX,
@@ -226,6 +227,50 @@ def test_a_model_biased_to_car_gives_a_car_prior(demo_cwd):
         str(CAR), 'car'
     ]
     assert model.training  # the model's mode is restored
+
+
+def test_uniform_loss_priors_reach_every_balanced_energy_loss():
+    model = dict(
+        type='EncoderDecoder',
+        decode_head=dict(loss_decode=[
+            dict(type='InlierCrossEntropyLoss'),
+            dict(type='BalancedEnergyLoss', prior='missing.json',
+                 num_classes=19),
+            dict(type='EnergyLoss', num_classes=19),
+        ]),
+        auxiliary_head=[
+            dict(loss_decode=dict(type='mmseg.BalancedEnergyLoss',
+                                  prior=[1, 2, 3])),
+            dict(loss_decode=(dict(type=BalancedEnergyLoss,
+                                   prior='cityscapes_paper'), )),
+        ],
+        # not a loss of ours: a 'prior' key elsewhere is left alone
+        data_preprocessor=dict(type='SegDataPreProcessor', prior='keep'))
+    before = copy.deepcopy(model)
+    out = with_uniform_loss_priors(model)
+    assert model == before  # the input is not changed
+    decode = out['decode_head']['loss_decode']
+    assert decode[0] == before['decode_head']['loss_decode'][0]
+    assert decode[1] == dict(type='BalancedEnergyLoss', prior='uniform',
+                             num_classes=19)
+    assert decode[2] == dict(type='EnergyLoss', num_classes=19)
+    aux = out['auxiliary_head']
+    assert aux[0]['loss_decode']['prior'] == 'uniform'
+    assert aux[1]['loss_decode'][0]['prior'] == 'uniform'
+    assert out['data_preprocessor']['prior'] == 'keep'
+
+
+def test_demo_model_builds_while_its_prior_file_is_missing(tmp_path):
+    cfg = Config.fromfile(demo_config(DEMO))
+    missing = str(tmp_path / 'not_yet.json')
+    cfg.model.decode_head.loss_decode[1].prior = missing
+    with pytest.raises(FileNotFoundError, match='not_yet.json'):
+        MODELS.build(cfg.model)
+    model = MODELS.build(with_uniform_loss_priors(cfg.model))
+    (loss, ) = [m for m in model.decode_head.loss_decode
+                if isinstance(m, BalancedEnergyLoss)]
+    assert loss.uniform_prior
+    assert cfg.model.decode_head.loss_decode[1].prior == missing
 
 
 def test_record_round_trips_through_the_loss(tmp_path):

@@ -5,9 +5,12 @@ on the demo Fishyscapes L&F-layout images; its maps are compared with the
 logits of MMSeg's own ``inference_model`` scored by
 :func:`mmseg_ood.models.scores.anomaly_score`.
 """
+import hashlib
 import importlib.util
+import json
 import os
 import os.path as osp
+import re
 import shutil
 
 import cv2
@@ -21,7 +24,11 @@ from mmseg.apis import inference_model
 from mmseg.registry import MODELS
 
 from mmseg_ood.apis import (find_images, load_smiyc_hdf5,
-                            output_files, plan_outputs, score_settings)
+                            output_files, plan_outputs, score_settings,
+                            write_anomaly_maps)
+from mmseg_ood.apis.submission import (RUN_MANIFEST, RunManifestError,
+                                       ScoreSettings, checkpoint_fingerprint,
+                                       run_manifest)
 from mmseg_ood.models.scores import anomaly_score
 from mmseg_ood.utils.constants import CITYSCAPES_CLASSES
 from ..conftest import REPO_ROOT, demo_config
@@ -100,7 +107,7 @@ def test_npy_outputs_names_shapes_dtypes(npy_run):
     stems = [osp.splitext(name)[0] for name in images]
     assert sorted(os.listdir(out)) == sorted(
         [f'{s}_anomaly.npy' for s in stems] +
-        [f'{s}_segmentation.npy' for s in stems])
+        [f'{s}_segmentation.npy' for s in stems] + [RUN_MANIFEST])
     for name, stem in zip(images, stems):
         height, width = cv2.imread(osp.join(img_dir, name)).shape[:2]
         anomaly = np.load(osp.join(out, f'{stem}_anomaly.npy'))
@@ -134,6 +141,7 @@ def test_resume_skips_complete_and_redoes_partial(npy_run, model_files,
     shutil.copytree(first_out, out)
     names = sorted(os.listdir(out))
     mtimes = {n: os.stat(osp.join(out, n)).st_mtime_ns for n in names}
+    assert RUN_MANIFEST in names
     victim = [n for n in names if n.endswith('_anomaly.npy')][1]
     full = open(osp.join(out, victim), 'rb').read()
     with open(osp.join(out, victim), 'wb') as f:
@@ -168,7 +176,7 @@ def test_fishyscapes_contract(npy_run, model_files, tool, tmp_path):
                'fishyscapes', '--suffixes', '.png', '--no-progress'])
     assert sorted(os.listdir(out)) == sorted(
         [f'{i:04d}_anomaly.npy' for i in range(3)] +
-        [f'{i:04d}_segmentation.npy' for i in range(3)])
+        [f'{i:04d}_segmentation.npy' for i in range(3)] + [RUN_MANIFEST])
     for i, stem in enumerate(stems):
         np.testing.assert_array_equal(
             np.load(out / f'{i:04d}_anomaly.npy'),
@@ -189,7 +197,8 @@ def test_smiyc_store_round_trips_and_resumes(npy_run, model_files, tool,
     tool.main(args)
     folder = out / 'anomaly_p' / 'BalancedEnergy' / 'AnomalyTrack-all'
     stems = [osp.splitext(n)[0] for n in sorted(os.listdir(img_dir))]
-    assert sorted(os.listdir(folder)) == [f'{s}.hdf5' for s in stems]
+    assert sorted(os.listdir(folder)) == sorted(
+        [f'{s}.hdf5' for s in stems] + [RUN_MANIFEST])
     for stem in stems:
         with h5py.File(folder / f'{stem}.hdf5', 'r') as f:
             assert list(f.keys()) == ['value']
@@ -294,3 +303,149 @@ def test_missing_checkpoint_is_named(npy_run, model_files, tool, tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         tool.main([model_files[0], str(tmp_path / 'nope.pth'), img_dir,
                    str(tmp_path / 'o')])
+
+
+def _maps(out):
+    return {
+        name: np.load(osp.join(out, name))
+        for name in sorted(os.listdir(out)) if name.endswith('.npy')
+    }
+
+
+def _manifest(out):
+    with open(osp.join(out, RUN_MANIFEST)) as f:
+        return json.load(f)
+
+
+def test_changed_settings_are_not_resumed(npy_run, model_files, tool,
+                                          tmp_path):
+    img_dir, first_out, _ = npy_run
+    out = str(tmp_path / 'out')
+    shutil.copytree(first_out, out)
+    before = _maps(out)
+    assert _manifest(out)['score']['score_type'] == 'energy'
+    with pytest.raises(RunManifestError) as error:
+        tool.main([*model_files, img_dir, out, '--score-type', 'max_logit',
+                   '--no-progress'])
+    message = str(error.value)
+    assert "score.score_type: 'energy' there, 'max_logit' now" in message
+    assert '--overwrite' in message and out in message
+    after = _maps(out)  # nothing was touched
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    # another checkpoint (same architecture, other weights)
+    other = tmp_path / 'other.pth'
+    state = torch.load(model_files[1], weights_only=False)
+    state['state_dict'] = {k: v + 1 if v.is_floating_point() else v
+                           for k, v in state['state_dict'].items()}
+    torch.save(state, other)
+    with pytest.raises(RunManifestError, match='checkpoint.path') as error:
+        tool.main([model_files[0], str(other), img_dir, out,
+                   '--no-progress'])
+    assert 'checkpoint.sha256_head_tail' in str(error.value)
+
+    forced = tool.main([*model_files, img_dir, out, '--score-type',
+                        'max_logit', '--no-progress', '--overwrite'])
+    assert len(forced['written']) == 3
+    assert _manifest(out)['score']['score_type'] == 'max_logit'
+    fresh = str(tmp_path / 'fresh')
+    tool.main([*model_files, img_dir, fresh, '--score-type', 'max_logit',
+               '--no-progress'])
+    recomputed, expected = _maps(out), _maps(fresh)
+    for name in before:
+        np.testing.assert_array_equal(recomputed[name], expected[name])
+        if name.endswith('_anomaly.npy'):  # the energy maps are gone
+            assert not np.allclose(recomputed[name], before[name])
+    # same settings again: resumes (nothing to do)
+    again = tool.main([*model_files, img_dir, out, '--score-type',
+                       'max_logit', '--no-progress'])
+    assert again['written'] == [] and len(again['skipped']) == 3
+
+
+class _FakeInferencer:
+    """Constant maps of the image size; fails at image ``fail_at``."""
+
+    def __init__(self, value, fail_at=None):
+        self.value, self.fail_at, self.calls = value, fail_at, 0
+
+    def __call__(self, img_path):
+        if self.calls == self.fail_at:
+            raise KeyboardInterrupt('killed')
+        self.calls += 1
+        height, width = cv2.imread(img_path).shape[:2]
+        return (np.full((height, width), self.value, np.float32),
+                np.zeros((height, width), np.uint8))
+
+
+def _fake_manifest(score_type):
+    return run_manifest(None, 'https://example.org/model.pth',
+                        ScoreSettings(score_type, 19), 'npy')
+
+
+def test_interrupted_overwrite_never_mixes_settings(demo_world, tmp_path):
+    img_dir = osp.join(demo_world['fs_laf'], 'original')
+    images = find_images(img_dir)
+    out = str(tmp_path / 'out')
+    old, new = _fake_manifest('energy'), _fake_manifest('max_logit')
+    write_anomaly_maps(_FakeInferencer(1.0), images, img_dir, out,
+                       show_progress=False, manifest=old)
+    with pytest.raises(RunManifestError, match='score.score_type'):
+        write_anomaly_maps(_FakeInferencer(2.0), images, img_dir, out,
+                           show_progress=False, manifest=new)
+    # killed after the first image of an --overwrite run
+    with pytest.raises(KeyboardInterrupt):
+        write_anomaly_maps(_FakeInferencer(2.0, fail_at=1), images, img_dir,
+                           out, overwrite=True, show_progress=False,
+                           manifest=new)
+    assert _manifest(out) == new
+    # resuming with the new settings redoes the two maps of the old ones
+    result = write_anomaly_maps(_FakeInferencer(2.0), images, img_dir, out,
+                                show_progress=False, manifest=new)
+    assert result['written'] == images[1:]
+    assert result['skipped'] == images[:1]
+    for name, value in _maps(out).items():
+        if name.endswith('_anomaly.npy'):
+            assert (value == 2.0).all(), name
+
+
+def test_maps_of_unknown_origin_are_not_resumed(demo_world, tmp_path):
+    img_dir = osp.join(demo_world['fs_laf'], 'original')
+    images = find_images(img_dir)
+    out = tmp_path / 'out'
+    write_anomaly_maps(_FakeInferencer(1.0), images, img_dir, str(out),
+                       show_progress=False)  # no manifest: none written
+    assert not (out / RUN_MANIFEST).exists()
+    manifest = _fake_manifest('energy')
+    with pytest.raises(RunManifestError, match='no ' + re.escape(
+            RUN_MANIFEST)):
+        write_anomaly_maps(_FakeInferencer(2.0), images, img_dir, str(out),
+                           show_progress=False, manifest=manifest)
+    (out / RUN_MANIFEST).write_text('{broken')
+    with pytest.raises(RunManifestError, match='not a readable'):
+        write_anomaly_maps(_FakeInferencer(2.0), images, img_dir, str(out),
+                           show_progress=False, manifest=manifest)
+    result = write_anomaly_maps(_FakeInferencer(2.0), images, img_dir,
+                                str(out), overwrite=True,
+                                show_progress=False, manifest=manifest)
+    assert len(result['written']) == 3
+    assert _manifest(str(out)) == manifest
+
+
+def test_checkpoint_fingerprint_covers_both_ends(tmp_path):
+    data = bytearray(os.urandom(3 << 20))
+    path = tmp_path / 'a.pth'
+    path.write_bytes(bytes(data))
+    first = checkpoint_fingerprint(str(path))
+    assert first['size'] == len(data)
+    assert first['path'] == str(path)
+    for position in (0, len(data) - 1):
+        changed = bytearray(data)
+        changed[position] ^= 0xFF
+        path.write_bytes(bytes(changed))
+        other = checkpoint_fingerprint(str(path))
+        assert other['sha256_head_tail'] != first['sha256_head_tail']
+    small = tmp_path / 'small.pth'
+    small.write_bytes(b'abc')
+    assert checkpoint_fingerprint(str(small))['sha256_head_tail'] == \
+        hashlib.sha256(b'abc').hexdigest()
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        checkpoint_fingerprint(str(tmp_path / 'missing.pth'))

@@ -12,6 +12,7 @@ import pytest
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
+from mmseg_ood.demo import world as world_module
 from mmseg_ood.demo import make_demo_world
 from mmseg_ood.demo.appearance import OUTLIER_APPEARANCE_PRIOR
 from mmseg_ood.demo.world import MARKER_FILE, read_marker_parameters
@@ -337,3 +338,23 @@ def test_raw_release_layouts(world):
                                    '_labels_semantic.png'))
             assert set(np.unique(label).tolist()) <= {0, 1, 255}
             assert (label == 1).any()
+
+
+def test_world_of_an_older_generator_is_regenerated(tmp_path):
+    root = str(tmp_path / 'tiny')
+    make_demo_world(root, seed=0, **TINY)
+    marker = osp.join(root, world_module.MARKER_FILE)
+    params = read_marker_parameters(root)
+    old = dict(params, generator_version=world_module.GENERATOR_VERSION - 1)
+    del old['num_smiyc_anomaly']  # a key the older version did not know
+    lines = [
+        world_module._PARAMS_PREFIX + json.dumps(old) + '\n'
+        if line.startswith(world_module._PARAMS_PREFIX) else line
+        for line in open(marker, encoding='utf-8')
+    ]
+    with open(marker, 'w', encoding='utf-8') as f:
+        f.writelines(lines)
+    with pytest.raises(FileExistsError, match='seed'):  # a user choice
+        make_demo_world(root, seed=1, **TINY)
+    make_demo_world(root, seed=0, **TINY)  # same request: regenerated
+    assert read_marker_parameters(root) == params

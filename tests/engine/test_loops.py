@@ -1,12 +1,13 @@
 """Validation/test over several named anomaly sets in one run."""
 import copy
+from types import SimpleNamespace
 
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmseg_ood.engine.loops import _set_configs
+from mmseg_ood.engine.loops import _AnomalySetsMixin, _set_configs
 
 from ..conftest import demo_config
 
@@ -75,6 +76,9 @@ def test_each_set_equals_mmengine_test_loop_on_that_set(demo_cfg, tmp_path):
     }
     assert set(metrics) == expected
     summaries = runner.test_loop.summaries
+    # no padded duplicates (streaming metrics would count them twice)
+    for loader, _ in runner.test_loop.sets.values():
+        assert loader.sampler.round_up is False
     assert list(summaries) == list(demo_cfg.test_dataloader)
     assert summaries['road_anomaly']['dataset'] == 'RoadAnomalyDataset'
     for name, loader in demo_cfg.test_dataloader.items():
@@ -87,3 +91,18 @@ def test_each_set_equals_mmengine_test_loop_on_that_set(demo_cfg, tmp_path):
         expected = reference.test()
         for key, value in expected.items():
             assert metrics[key] == pytest.approx(value, abs=1e-9), key
+
+
+def test_save_best_on_a_set_without_values_says_why():
+    loop = SimpleNamespace(
+        stage='val',
+        runner=SimpleNamespace(
+            hooks=[SimpleNamespace(key_indicators=['fs_laf/AP'])]),
+        summaries={
+            'fs_laf': dict(set='fs_laf', message='The split holds 0 '
+                           'anomaly pixels among 10 valid pixels')
+        })
+    with pytest.raises(ValueError, match='0 anomaly pixels') as info:
+        _AnomalySetsMixin._check_best_metrics(loop, {'road/AP': 50.0})
+    assert "'fs_laf/AP' (save_best)" in str(info.value)
+    _AnomalySetsMixin._check_best_metrics(loop, {'fs_laf/AP': 50.0})

@@ -168,3 +168,27 @@ def test_component_metrics_drop_blobs_below_the_track_size():
     assert 'no component metrics' in metric.summary['message']
     _, result = evaluate(samples, components='obstacle')  # min GT 10
     assert result['sIoU_gt'] == pytest.approx(100.0)
+
+
+def test_component_metrics_of_an_imperfect_prediction_by_hand():
+    """GT blob of 600 px whose left half scores high and right half medium;
+    a 200 px false-positive blob scores high; the rest scores low. Pixel F1
+    is best at the medium threshold (TP 600, FP 200: F1 6/7), so the
+    prediction is the blob (sIoU 1, PPV 1) plus the false positive (PPV 0):
+    sIoU_gt 1, PPV 1/2, and at every tau TP 1, FN 0, FP 1: F1 2/3."""
+    logits = torch.full((19, 64, 64), 5.0)  # low energy everywhere
+    label = torch.zeros(64, 64, dtype=torch.long)
+    label[10:30, 10:40] = 1
+    logits[:, 10:30, 10:25] = -5.0  # high anomaly score
+    logits[:, 10:30, 25:40] = 0.0  # medium
+    logits[:, 45:55, 40:60] = -5.0  # false positive, 200 px, apart
+    label[:4] = 255
+    sample = dict(seg_logits=dict(data=logits),
+                  gt_sem_seg=dict(data=label[None]), img_path='fp.png')
+    metric, result = evaluate([sample], components='obstacle')
+    assert result['sIoU_gt'] == pytest.approx(100.0)
+    assert result['PPV'] == pytest.approx(50.0)
+    assert result['mean_F1'] == pytest.approx(200 / 3)
+    # the medium score is the best-F1 threshold: the energy of zero logits
+    assert metric.summary['component_threshold'] == pytest.approx(
+        -torch.logsumexp(torch.zeros(19), 0).item(), abs=1e-5)

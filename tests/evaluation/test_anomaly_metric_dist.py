@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from mmengine.dataset import DefaultSampler
 from mmengine.registry import init_default_scope
 from mmseg.registry import METRICS
 
@@ -43,8 +44,11 @@ def _worker(rank, port, out_file):
         results = {}
         for name in SETTINGS:
             samples = _samples(name)
-            # DefaultSampler without shuffling: rank r takes r, r+2, ...
-            results[name] = _evaluate(name, samples[rank::2], len(samples))
+            # the shard of this rank, as the anomaly-set loops sample it
+            indices = list(
+                DefaultSampler(samples, shuffle=False, round_up=False))
+            results[name] = _evaluate(name, [samples[i] for i in indices],
+                                      len(samples))
         if rank == 0:
             with open(out_file, 'w') as f:
                 json.dump(results, f)

@@ -144,6 +144,34 @@ def test_slurm_scripts_run_one_task_per_gpu(tmp_path, script, fourth, tool):
     assert record.read_text().splitlines() == expected
 
 
+@pytest.mark.parametrize('script', ['slurm_train.sh', 'slurm_test.sh'])
+def test_slurm_scripts_defaults_without_srun_args(tmp_path, script):
+    # the documented defaults (GPUS=4, GPUS_PER_NODE=min(GPUS, 8)) and an
+    # empty SRUN_ARGS, which must expand to nothing under `set -u`
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    (bin_dir / 'srun').write_text(FAKE_SRUN)
+    (bin_dir / 'srun').chmod(0o755)
+    record = tmp_path / 'srun_args.txt'
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('GPUS', 'GPUS_PER_NODE', 'CPUS_PER_TASK', 'SRUN_ARGS')}
+    env.update(PATH=f'{bin_dir}:{os.environ["PATH"]}',
+               SRUN_ARGS_FILE=str(record))
+    proc = subprocess.run(
+        ['bash', str(REPO_ROOT / 'tools' / script), 'gpu', 'be', 'cfg.py',
+         'fourth'], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    args = record.read_text().splitlines()
+    assert args[:8] == [
+        '-p', 'gpu', '--job-name=be', '--gres=gpu:4', '--ntasks=4',
+        '--ntasks-per-node=4', '--cpus-per-task=5', '--kill-on-bad-exit=1'
+    ]
+    assert args[8:10] == ['python', '-u']  # nothing from SRUN_ARGS
+    assert args[-1] == '--launcher=slurm'
+    header = (REPO_ROOT / 'tools' / script).read_text().splitlines()[2]
+    assert '[GPUS=4] [GPUS_PER_NODE=min(GPUS,8)]' in header
+
+
 @pytest.mark.parametrize('script,usage', [
     ('slurm_train.sh', 'PARTITION JOB_NAME CONFIG WORK_DIR'),
     ('slurm_test.sh', 'PARTITION JOB_NAME CONFIG CHECKPOINT'),

@@ -100,6 +100,16 @@ def test_default_output_is_in_the_work_dir(workdir):
                       19)[CAR] == 1.0
 
 
+def test_config_whose_prior_is_the_file_being_estimated(workdir):
+    # the natural workflow: the training config already names the prior
+    # file the tool is about to write; the model must still build
+    out = workdir / 'future_prior.json'
+    assert not out.exists()
+    estimate(workdir, 'car.pth', out, '--num-samples', '1', '--cfg-options',
+             f'model.decode_head.loss_decode.1.prior={out}')
+    assert load_prior(str(out), 19)[CAR] == 1.0
+
+
 def test_two_processes_give_the_counts_of_one(workdir):
     # softmax mode: the counts depend on every outlier pixel of every scene,
     # so a scene counted twice, missed or pasted differently shows up

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from ..conftest import REPO_ROOT, demo_config
 
@@ -153,3 +154,20 @@ def test_interrupted_and_resumed_equals_uninterrupted(train, num_workers):
               '--cfg-options', *options(0, 6, 'C0'))
         c = load('C/iter_6.pth')
         assert unequal_tensors(a['state_dict'], c['state_dict']) != []
+
+
+def test_resume_takes_the_seed_of_the_checkpoint(tmp_path):
+    # MMEngine builds the sampler before it reads the checkpoint, so the
+    # seed must come from the checkpoint before the runner is built
+    tool = load_train_tool()
+    checkpoint = tmp_path / 'iter_3.pth'
+    torch.save(dict(meta=dict(seed=1234, iter=3)), checkpoint)
+    cfg = Config(dict(work_dir=str(tmp_path)))
+    tool.set_resume(cfg, str(checkpoint))
+    assert cfg.resume and cfg.load_from == str(checkpoint)
+    assert cfg.randomness.seed == 1234
+    cfg = Config(dict(work_dir=str(tmp_path),
+                      randomness=dict(seed=0, deterministic=True)))
+    (tmp_path / 'last_checkpoint').write_text(str(checkpoint))
+    tool.set_resume(cfg, 'auto')
+    assert cfg.randomness == dict(seed=1234, deterministic=True)

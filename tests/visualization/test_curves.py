@@ -91,7 +91,8 @@ def test_plot_curves_writes_a_readable_png(curve, tmp_path):
                         title='FS L&F (test)', dpi=50)
     assert matplotlib.get_backend() == backend
     image = cv2.imread(str(out))
-    assert image.shape == (240, 550, 3)  # figsize (11, 4.8) at 50 dpi
+    # figsize (11, 4.8 + 0.25 * (2 curves + 1)) at 50 dpi
+    assert image.shape == (277, 550, 3)
     assert [p.name for p in out.parent.iterdir()] == ['fs_laf.png']
     # matplotlib's first two line colours are drawn
     assert colour_pixels(image, '#1f77b4') > 100

@@ -29,7 +29,8 @@ import mmseg_ood  # noqa: F401  (registers the project's modules)
 from mmseg_ood.apis.outlier_prior import (PRIOR_MODES, build_prior_dataloader,
                                           estimate_outlier_prior,
                                           format_prior_table, prior_record,
-                                          save_prior)
+                                          save_prior,
+                                          with_uniform_loss_priors)
 from mmseg_ood.engine import (add_runner_arguments, load_run_config,
                               model_checkpoint_paths, parse_runner_args,
                               trusted_checkpoints)
@@ -91,7 +92,9 @@ def main(argv=None):
                   **(cfg.get('env_cfg') or {}).get('dist_cfg', {}))
     init_default_scope(cfg.get('default_scope', 'mmseg'))
 
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    # the losses are not run here; their prior may be the file being made
+    model = revert_sync_batchnorm(
+        MODELS.build(with_uniform_loss_priors(cfg.model)))
     trusted = [args.checkpoint] + model_checkpoint_paths(cfg.model)
     with trusted_checkpoints(files=trusted):
         load_checkpoint(model, args.checkpoint, map_location='cpu')

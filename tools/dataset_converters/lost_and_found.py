@@ -50,11 +50,10 @@ def main(argv=None):
           f'({len(sel["dropped_unlabelled"])} without labels, '
           f'{len(sel["dropped_known_classes"])} with known classes dropped; '
           f'rule: {sel["rule"]})')
-    suffix = record['img_suffix']
-    extra = '' if suffix == '.png' else f', img_suffix={suffix!r}'
-    print('Use it in a config with:')
+    print("Use it in a config with (the image suffix "
+          f"{record['img_suffix']!r} is read from DATASET.json):")
     print("    dict(type='SMIYCDataset', track='LostAndFound-testNoKnown', "
-          f"layout='processed', data_root={args.out_dir!r}{extra})")
+          f"layout='processed', data_root={args.out_dir!r})")
 
 
 if __name__ == '__main__':

@@ -45,11 +45,9 @@ def main(argv=None):
     print(f'{record["name"]}: {record["num_images"]} images written to '
           f'{args.out_dir} (raw label values seen: '
           f'{record["raw_values_seen"]})')
-    suffix = record['img_suffix']
-    extra = '' if suffix == '.jpg' else f', img_suffix={suffix!r}'
-    print('Use it in a config with:')
-    print(f"    dict(type='RoadAnomalyDataset', data_root={args.out_dir!r}"
-          f'{extra})')
+    print("Use it in a config with (the image suffix "
+          f"{record['img_suffix']!r} is read from DATASET.json):")
+    print(f"    dict(type='RoadAnomalyDataset', data_root={args.out_dir!r})")
 
 
 if __name__ == '__main__':

@@ -18,17 +18,25 @@ Examples:
 
 Re-running the same command resumes: images whose outputs are complete are
 skipped (``--overwrite`` recomputes them). Outputs are written atomically.
+The output folder keeps a manifest (``.anomaly_maps.json``: config,
+checkpoint fingerprint, score settings, format, names); a re-run with other
+settings (another checkpoint, ``--score-type``, ...) stops with an error
+naming the differences instead of resuming: pass ``--overwrite`` to
+recompute the maps, or choose another output folder.
 """
 import argparse
+import os.path as osp
 import sys
 
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
 
 import mmseg_ood  # noqa: F401  (registers the project's modules)
 from mmseg_ood.apis import (IMAGE_SUFFIXES, OUTPUT_FORMATS,
                             AnomalyMapInferencer, find_images,
-                            outputs_complete, plan_outputs,
+                            outputs_complete, plan_outputs, score_settings,
                             write_anomaly_maps)
+from mmseg_ood.apis.submission import (check_run_manifest, existing_outputs,
+                                       manifest_folder, run_manifest)
 from mmseg_ood.models.scores import SCORE_TYPES
 
 
@@ -68,7 +76,8 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cpu',
                         help='torch device, e.g. cpu or cuda:0')
     parser.add_argument('--overwrite', action='store_true',
-                        help='recompute images whose outputs exist')
+                        help='recompute images whose outputs exist (also '
+                        'when they were made with other settings)')
     parser.add_argument('--no-progress', action='store_true',
                         help='hide the progress bar')
     parser.add_argument(
@@ -83,23 +92,38 @@ def main(argv=None):
     # check names and the output folder before loading the model
     plan = plan_outputs(images, args.img_dir, args.out_dir, args.format,
                         args.method_name, args.dataset_name)
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'Config file {args.config!r} does not '
+                                'exist.')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    settings = score_settings(cfg, args.score_type, args.num_classes,
+                              args.temperature, args.blur)
+    # maps made with other settings are never resumed
+    manifest = run_manifest(args.config, args.checkpoint, settings,
+                            args.format, args.method_name,
+                            args.dataset_name, args.cfg_options)
+    check_run_manifest(
+        manifest_folder(args.out_dir, args.format, args.method_name,
+                        args.dataset_name), manifest, args.overwrite,
+        bool(existing_outputs(plan)))
     if not args.overwrite and all(
             outputs_complete(img, plan[img]) for img in images):
         print(f'all {len(images)} images have complete outputs in '
               f'{args.out_dir}; nothing to do (--overwrite recomputes).')
         return dict(written=[], skipped=list(images))
     inferencer = AnomalyMapInferencer(
-        args.config, args.checkpoint, device=args.device,
-        cfg_options=args.cfg_options, score_type=args.score_type,
-        num_classes=args.num_classes, temperature=args.temperature,
-        blur=args.blur)
+        cfg, args.checkpoint, device=args.device,
+        score_type=settings.score_type, num_classes=settings.num_classes,
+        temperature=settings.temperature, blur=settings.blur)
     s = inferencer.settings
     print(f'{len(images)} images; score: {s.score_type} over '
           f'{s.num_classes} classes, T={s.temperature}, blur={s.blur}')
     result = write_anomaly_maps(
         inferencer, images, args.img_dir, args.out_dir, args.format,
         args.method_name, args.dataset_name, overwrite=args.overwrite,
-        show_progress=not args.no_progress)
+        show_progress=not args.no_progress, manifest=manifest)
     print(f"\nwrote {len(result['written'])}, skipped "
           f"{len(result['skipped'])} complete, in {args.out_dir}")
     return result

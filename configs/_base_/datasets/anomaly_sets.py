@@ -19,7 +19,7 @@ def _loader(**dataset):
         batch_size=1,
         num_workers=2,
         persistent_workers=False,
-        sampler=dict(type='DefaultSampler', shuffle=False),
+        sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
         dataset=dict(pipeline=anomaly_test_pipeline, **dataset))
 
 

@@ -7,14 +7,18 @@
 data_root = 'data/cityscapes'
 coco_root = 'data/coco'
 crop_size = (900, 900)
-train_pipeline = [
+train_load_steps = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(
-        type='PasteCocoObjects',
-        data_root=coco_root,
-        ann_file='annotations/ood_seg_train2017.json',
-        prob=0.1),
+]
+outlier_paste = dict(
+    type='PasteCocoObjects',
+    data_root=coco_root,
+    ann_file='annotations/ood_seg_train2017.json',
+    prob=0.1)
+# after the paper's scales, crop and flip: MMSeg's Cityscapes defaults
+# (crops with one class over 75% redrawn, photometric distortion)
+train_augment_steps = [
     dict(
         type='RandomResize',
         scale=(2048, 1024),
@@ -25,6 +29,9 @@ train_pipeline = [
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs')
 ]
+train_pipeline = train_load_steps + [outlier_paste] + train_augment_steps
+# the same steps without outliers: the no-exposure baseline
+clean_train_pipeline = train_load_steps + train_augment_steps
 train_dataloader = dict(
     batch_size=2,
     num_workers=4,

@@ -5,14 +5,16 @@
 # Frames are 256x512 (Cityscapes / 4). Not a benchmark: a toy world.
 data_root = 'data/demo_world'
 crop_size = (128, 256)
-train_pipeline = [
+train_load_steps = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(
-        type='PasteCocoObjects',
-        data_root=data_root + '/coco',
-        ann_file='annotations/ood_seg_train2017.json',
-        prob=0.5),
+]
+outlier_paste = dict(
+    type='PasteCocoObjects',
+    data_root=data_root + '/coco',
+    ann_file='annotations/ood_seg_train2017.json',
+    prob=0.5)
+train_augment_steps = [
     dict(
         type='RandomResize',
         scale=(512, 256),
@@ -23,6 +25,9 @@ train_pipeline = [
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs')
 ]
+train_pipeline = train_load_steps + [outlier_paste] + train_augment_steps
+# the same steps without outliers: the no-exposure baseline
+clean_train_pipeline = train_load_steps + train_augment_steps
 train_dataloader = dict(
     batch_size=4,
     num_workers=1,
@@ -48,7 +53,7 @@ def _loader(**dataset):
         batch_size=1,
         num_workers=1,
         persistent_workers=False,
-        sampler=dict(type='DefaultSampler', shuffle=False),
+        sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
         dataset=dict(pipeline=anomaly_test_pipeline, **dataset))
 
 

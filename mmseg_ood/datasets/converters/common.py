@@ -19,7 +19,6 @@ import os
 import os.path as osp
 import re
 import shutil
-import uuid
 import zipfile
 from contextlib import contextmanager
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence
@@ -29,6 +28,7 @@ import numpy as np
 from mmengine.utils import ProgressBar
 from PIL import Image
 
+from mmseg_ood.utils import file_io
 from mmseg_ood.utils.constants import (ANOMALY_EVAL_ANOMALY,
                                        ANOMALY_EVAL_INLIER, IGNORE_INDEX)
 
@@ -280,12 +280,17 @@ def read_dataset_record(folder: str) -> Optional[dict]:
     return record
 
 
-def _is_converter_output(folder: str) -> bool:
+def _require_converter_output(folder: str) -> None:
+    """Raise unless ``folder`` holds a record written by a converter."""
     try:
         record = read_dataset_record(folder)
     except ValueError:
-        return False
-    return bool(record) and record.get('format') == RECORD_FORMAT
+        record = None
+    if not record or record.get('format') != RECORD_FORMAT:
+        raise FileExistsError(
+            f'{folder} is not empty and was not written by an mmseg_ood '
+            f'converter (no {DATASET_RECORD} from one); refusing to write '
+            'into or delete it. Choose another output folder.')
 
 
 @contextmanager
@@ -294,7 +299,8 @@ def atomic_output_dir(out_dir: str, overwrite: bool = False) -> Iterator[str]:
 
     Yields a fresh folder with empty ``original/`` and ``labels/``. When the
     ``with`` block ends without an exception, the folder replaces
-    ``out_dir``; otherwise it is deleted and ``out_dir`` is untouched.
+    ``out_dir``; otherwise it is deleted and ``out_dir`` is untouched
+    (:func:`mmseg_ood.utils.file_io.atomic_output_dir`).
 
     Args:
         out_dir: Final output folder.
@@ -305,47 +311,12 @@ def atomic_output_dir(out_dir: str, overwrite: bool = False) -> Iterator[str]:
         FileExistsError: If ``out_dir`` is a file, or a non-empty folder and
             ``overwrite`` is False, or a folder no converter wrote.
     """
-    out_dir = osp.normpath(out_dir)
-    replace = False
-    if osp.lexists(out_dir):
-        if not osp.isdir(out_dir) or osp.islink(out_dir):
-            raise FileExistsError(f'{out_dir} exists and is not a folder; '
-                                  'choose another output folder.')
-        if os.listdir(out_dir):
-            if not _is_converter_output(out_dir):
-                raise FileExistsError(
-                    f'{out_dir} is not empty and was not written by an '
-                    f'mmseg_ood converter (no {DATASET_RECORD} from one); '
-                    'refusing to write into or delete it. Choose another '
-                    'output folder.')
-            if not overwrite:
-                raise FileExistsError(
-                    f'{out_dir} already holds a converted set. Pass '
-                    '--overwrite (overwrite=True) to replace it, or choose '
-                    'another output folder.')
-        replace = True
-    parent = osp.dirname(osp.abspath(out_dir))
-    os.makedirs(parent, exist_ok=True)
-    token = uuid.uuid4().hex[:8]
-    tmp = osp.join(parent, f'.{osp.basename(out_dir)}.tmp-{token}')
-    os.makedirs(osp.join(tmp, 'original'))
-    os.makedirs(osp.join(tmp, 'labels'))
-    try:
+    with file_io.atomic_output_dir(
+            out_dir, overwrite,
+            may_replace=_require_converter_output) as tmp:
+        os.makedirs(osp.join(tmp, 'original'))
+        os.makedirs(osp.join(tmp, 'labels'))
         yield tmp
-        if replace:
-            old = osp.join(parent, f'.{osp.basename(out_dir)}.old-{token}')
-            os.rename(out_dir, old)
-            try:
-                os.rename(tmp, out_dir)
-            except OSError:
-                os.rename(old, out_dir)
-                raise
-            shutil.rmtree(old)
-        else:
-            os.rename(tmp, out_dir)
-    finally:
-        if osp.isdir(tmp):
-            shutil.rmtree(tmp)
 
 
 def write_dataset_record(folder: str, record: dict) -> None:

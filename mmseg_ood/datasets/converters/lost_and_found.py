@@ -38,7 +38,8 @@ import numpy as np
 from mmengine.logging import print_log
 
 from mmseg_ood.utils.constants import (ANOMALY_EVAL_ANOMALY,
-                                       ANOMALY_EVAL_INLIER, IGNORE_INDEX)
+                                       ANOMALY_EVAL_INLIER, IGNORE_INDEX,
+                                       IMAGE_SUFFIXES)
 from .common import (atomic_output_dir, copy_file, image_size, layout_error,
                      progress, read_label, write_dataset_record, write_label)
 from .fishyscapes import LAF_ID_RE
@@ -61,7 +62,6 @@ NO_KNOWN_PREFIXES = ('15_Rechbergstr_Deckenpfronn',
                      '10_Schlossberg_9_000004')
 #: Frames of testNoKnown.
 NO_KNOWN_SIZE = 1043
-_FRAME_EXTS = ('.png', '.webp', '.jpg')
 _CONVERTER = 'tools/dataset_converters/lost_and_found.py'
 
 LAF_TREE = """\
@@ -132,13 +132,14 @@ def _discover_test_frames(root: str) -> Tuple[str, Dict[str, str]]:
     if not osp.isdir(img_root):
         raise layout_error(f'No leftImg8bit/test/ folder in {root!r}.',
                            LAF_TREE)
-    by_ext: Dict[str, Dict[str, str]] = {e: {} for e in _FRAME_EXTS}
+    by_ext: Dict[str, Dict[str, str]] = {e: {} for e in IMAGE_SUFFIXES}
     for scene in sorted(os.listdir(img_root)):
         folder = osp.join(img_root, scene)
         if not osp.isdir(folder):
             continue
         for name in sorted(os.listdir(folder)):
             stem, ext = osp.splitext(name)
+            ext = ext.lower()  # written (and recorded) in lower case
             if ext in by_ext and stem.endswith('_leftImg8bit'):
                 fid = stem[:-len('_leftImg8bit')]
                 if LAF_ID_RE.match(fid) is None:
@@ -146,11 +147,12 @@ def _discover_test_frames(root: str) -> Tuple[str, Dict[str, str]]:
                         f'{osp.join(folder, name)}: {fid!r} is not a Lost & '
                         'Found frame id.', LAF_TREE)
                 by_ext[ext][fid] = osp.join(folder, name)
-    for ext in _FRAME_EXTS:  # the benchmark's order of preference
+    for ext in IMAGE_SUFFIXES:  # the benchmark's order of preference
         if by_ext[ext]:
             return ext, by_ext[ext]
-    raise layout_error(f'No *_leftImg8bit.png frame under {img_root!r}.',
-                       LAF_TREE)
+    raise layout_error(
+        f'No *_leftImg8bit{{{",".join(IMAGE_SUFFIXES)}}} frame under '
+        f'{img_root!r}.', LAF_TREE)
 
 
 def convert_laf_test_no_known(lost_and_found: str,

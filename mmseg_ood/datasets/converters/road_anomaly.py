@@ -17,7 +17,8 @@ builder in the same code documents 255 as "ignore".
 Conversion to the processed copy that PEBAL distributes (0/1):
 0 and 1 -> 0 (inlier), 2 -> 1 (anomaly), 255 -> 255 (void, in case a frame
 has it). Any other value is reported as an error instead of being guessed.
-Frames keep their file and extension; labels are ``labels/<name>.png``.
+Frames keep their bytes and (lower-cased) extension; labels are
+``labels/<name>.png``.
 """
 import json
 import os
@@ -28,7 +29,8 @@ import numpy as np
 from mmengine.logging import print_log
 
 from mmseg_ood.utils.constants import (ANOMALY_EVAL_ANOMALY,
-                                       ANOMALY_EVAL_INLIER, IGNORE_INDEX)
+                                       ANOMALY_EVAL_INLIER, IGNORE_INDEX,
+                                       IMAGE_SUFFIXES)
 from .common import (atomic_output_dir, check_label_values, copy_file,
                      image_size, layout_error, progress, read_label,
                      write_dataset_record, write_label)
@@ -41,7 +43,6 @@ __all__ = [
 ROAD_ANOMALY_RAW_VALUES = (0, 1, 2, 255)
 #: Number of frames of the official release.
 ROAD_ANOMALY_SIZE = 60
-_FRAME_EXTS = ('.jpg', '.webp', '.png')
 _CONVERTER = 'tools/dataset_converters/road_anomaly.py'
 
 RAW_TREE = """\
@@ -87,11 +88,12 @@ def _frame_names(root: str) -> List[str]:
                 f'from {frames_dir!r}, e.g. {missing[:3]}.', RAW_TREE)
         return sorted(names)
     names = sorted(n for n in os.listdir(frames_dir)
-                   if osp.splitext(n)[1].lower() in _FRAME_EXTS
+                   if osp.splitext(n)[1].lower() in IMAGE_SUFFIXES
                    and osp.isfile(osp.join(frames_dir, n)))
     if not names:
-        raise layout_error(f'No frame (*.jpg, *.webp) in {frames_dir!r}.',
-                           RAW_TREE)
+        raise layout_error(
+            f'No frame (*{", *".join(IMAGE_SUFFIXES)}) in {frames_dir!r}.',
+            RAW_TREE)
     return names
 
 
@@ -116,7 +118,8 @@ def convert_road_anomaly(root: str,
         LabelValueError: On a raw label value outside 0, 1, 2, 255.
     """
     names = _frame_names(root)
-    exts = sorted({osp.splitext(n)[1] for n in names})
+    # output frames get the lower-case extension (recorded as img_suffix)
+    exts = sorted({osp.splitext(n)[1].lower() for n in names})
     if len(exts) != 1:
         raise layout_error(
             f'{root!r} mixes frame formats {exts}; keep one release.',

@@ -16,6 +16,7 @@ from mmseg.registry import TRANSFORMS
 
 from ...utils.constants import CITYSCAPES_CLASSES, OUTLIER_INDEX
 from ..coco_ood import CocoOodEntry, load_coco_ood_bank, read_coco_ood_object
+from .sampling import NonzeroSampler
 
 #: Anchor point of the object box that lands on a placement pixel, as a
 #: function of the box height and width: (row, column) inside the box.
@@ -295,14 +296,10 @@ class PasteCocoObjects(BaseTransform):
                 dy, dx = _ANCHORS[self.placement_anchor](h, w)
                 # Anchor pixels for which the whole box fits the frame: the
                 # row/column of a candidate in this window is y0/x0.
-                window = allowed[dy:height - h + dy + 1, dx:width - w + dx + 1]
-                ends = np.cumsum(window.sum(axis=1, dtype=np.int64))
-                if ends[-1]:
-                    # the rank-th candidate in row-major order
-                    rank = np.random.randint(int(ends[-1]))
-                    y0 = int(np.searchsorted(ends, rank, side='right'))
-                    rank -= int(ends[y0 - 1]) if y0 else 0
-                    x0 = int(np.flatnonzero(window[y0])[rank])
+                draw = NonzeroSampler(
+                    allowed[dy:height - h + dy + 1, dx:width - w + dx + 1])
+                if len(draw):
+                    y0, x0 = draw()
                     allowed[y0:y0 + h, x0:x0 + w][mask] = 0
                     placements.append((y0, x0, 'class'))
                     continue
@@ -312,6 +309,9 @@ class PasteCocoObjects(BaseTransform):
             y0 = int(np.random.randint(height - h + 1))
             x0 = int(np.random.randint(width - w + 1))
             how = 'uniform' if allowed is None else 'fallback'
+            if allowed is not None:
+                # later class-placed objects must not anchor on this one
+                allowed[y0:y0 + h, x0:x0 + w][mask] = 0
             placements.append((y0, x0, how))
         return placements
 

@@ -10,6 +10,7 @@ from mmseg.datasets.transforms import RandomCrop
 from mmseg.registry import TRANSFORMS
 
 from ...utils.constants import IGNORE_INDEX, OUTLIER_INDEX
+from .sampling import NonzeroSampler
 
 # (y1, y2, x1, x2) of a crop, as MMSeg's RandomCrop returns it.
 _Box = Tuple[int, int, int, int]
@@ -131,16 +132,12 @@ class RandomCropKeepOutlier(RandomCrop):
                    math.ceil(self.min_outlier_fraction * total))
         if need > 1:
             need = min(need, int(counts.max()))
-        valid = counts >= need
-        # Row-major rank -> window, without listing all valid windows.
-        ends = np.cumsum(np.count_nonzero(valid, axis=1))
+        # A uniform draw among the valid windows, without listing them.
+        draw_valid = NonzeroSampler(counts >= need)
 
         def keep() -> _Box:
-            rank = np.random.randint(int(ends[-1]))
-            row = int(np.searchsorted(ends, rank, side='right'))
-            rank -= int(ends[row - 1]) if row else 0
-            y = y_lo + row
-            x = x_lo + int(np.flatnonzero(valid[row])[rank])
+            row, col = draw_valid()
+            y, x = y_lo + row, x_lo + col
             return y, y + self.crop_size[0], x, x + self.crop_size[1]
 
         return keep

@@ -4,6 +4,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
@@ -50,6 +51,8 @@ class AnomalyOverlayHook(Hook):
 
     def after_test_iter(self, runner, batch_idx: int, data_batch=None,
                         outputs: Optional[Sequence] = None) -> None:
+        if not is_main_process():  # the first images of the main process
+            return
         loop = runner.test_loop
         name = getattr(loop, 'current_set', None) or 'test'
         metric = next((m for m in loop.evaluator.metrics

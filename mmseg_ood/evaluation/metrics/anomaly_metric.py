@@ -47,8 +47,9 @@ class AnomalyMetric(BaseMetric):
     On SegmentMeIfYouCan sets the component metrics sIoU_gt, PPV and mean
     F1 are computed as well, at the pixel threshold of best F1
     (:mod:`mmseg_ood.evaluation.components`), with the size filters of the
-    set's track. They need each image's score map (5 bytes per pixel), so
-    they are computed in exact mode only.
+    set's track. They need each image's map, kept compactly (the valid
+    pixels' 5 bytes plus one bit per pixel), so they are computed in exact
+    mode only.
 
     A split without anomaly (or without inlier) pixels has no AUROC/AP/FPR:
     the metric logs why and returns no values for it.
@@ -132,9 +133,8 @@ class AnomalyMetric(BaseMetric):
         """The SMIYC track whose component metrics are computed, or None."""
         if self.components != 'auto':
             return self.components
-        if self.mode != 'exact':
-            return None
-        return (self.dataset_meta or {}).get('component_track')
+        return (self.dataset_meta or {}).get('component_track') if (
+            self.mode == 'exact') else None
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Score each image and keep what the mode needs of it."""
@@ -142,12 +142,14 @@ class AnomalyMetric(BaseMetric):
         for sample in data_samples:
             score, label = self._score_and_label(sample)
             valid = label != self.ignore_index
-            if track is not None:
-                self.results.append((score.numpy(), label.numpy()))
-                continue
             pixel_scores = score[valid].numpy()
             pixel_labels = (label[valid] == ANOMALY_EVAL_ANOMALY).numpy()
-            if self.mode == 'histogram':
+            if track is not None:
+                # the maps, compactly: valid scores plus packed bit masks
+                self.results.append(
+                    (pixel_scores, pixel_labels, tuple(label.shape),
+                     np.packbits(valid.numpy())))
+            elif self.mode == 'histogram':
                 # one bounded accumulator per process
                 if not self.results:
                     self.results.append(ScoreHistogram(self.histogram_bits))
@@ -203,6 +205,14 @@ class AnomalyMetric(BaseMetric):
     def compute_metrics(self, results: List) -> Dict[str, float]:
         """Pool all pixels of the split and compute the metrics (percent)."""
         self.results.clear()  # `results` holds the only references now
+        if (self.components == 'auto' and self.mode != 'exact'
+                and (self.dataset_meta or {}).get('component_track')):
+            print_log(
+                f'{self.prefix or "this set"}: no SegmentMeIfYouCan '
+                "component metrics in mode='histogram' (they need every "
+                "score map); use mode='exact' for them.",
+                logger=MMLogger.get_current_instance(),
+                level=logging.WARNING)
         summary = dict(
             score=self.score_type, blur=self.blur, fpr_rule=self.fpr_rule,
             mode=self.mode, components=self.component_track)
@@ -253,13 +263,9 @@ class AnomalyMetric(BaseMetric):
         component_maps = None
         if self.component_track is not None:
             component_maps = results
-            pairs = [(s[lab != self.ignore_index],
-                      lab[lab != self.ignore_index] == ANOMALY_EVAL_ANOMALY)
-                     for s, lab in results]
+            scores, labels = _pool([r[:2] for r in results], free=False)
         else:
-            pairs = results
-        scores, labels = _pool(pairs)
-        del pairs
+            scores, labels = _pool(results)
         values = anomaly_metrics(scores, labels, fpr_rule=self.fpr_rule)
         curve = None
         component_values = {}
@@ -278,8 +284,8 @@ class AnomalyMetric(BaseMetric):
         track = SMIYC_TRACKS[self.component_track]
         stats = [
             image_component_stats(
-                score, label, threshold, ignore_index=self.ignore_index,
-                **track) for score, label in maps
+                *_unpack_maps(*entry, self.ignore_index), threshold,
+                ignore_index=self.ignore_index, **track) for entry in maps
         ]
         try:
             values = aggregate_component_stats(stats)
@@ -306,17 +312,34 @@ class AnomalyMetric(BaseMetric):
                   logger=MMLogger.get_current_instance())
 
 
-def _pool(pairs: List) -> tuple:
-    """Concatenate per-image (scores, labels), freeing each part as it goes.
-    """
+def _pool(pairs: List, free: bool = True) -> tuple:
+    """Concatenate per-image (scores, labels); with ``free`` the list is
+    emptied as it goes, so each part is released once copied."""
     total = sum(int(s.size) for s, _ in pairs)
     scores = np.empty(total, dtype=np.float32)
     labels = np.empty(total, dtype=bool)
     start = 0
-    while pairs:
-        part_scores, part_labels = pairs.pop(0)
+    for index in range(len(pairs)):
+        part_scores, part_labels = pairs[index]
+        if free:
+            pairs[index] = None
         stop = start + part_scores.size
         scores[start:stop] = part_scores
         labels[start:stop] = part_labels
         start = stop
+    if free:
+        pairs.clear()
     return scores, labels
+
+
+def _unpack_maps(scores: np.ndarray, anomaly: np.ndarray, shape: tuple,
+                 packed_valid: np.ndarray, ignore_index: int) -> tuple:
+    """Score and label maps of one image from its compact record (void
+    pixels get the lowest score; they are never predicted)."""
+    valid = np.unpackbits(
+        packed_valid, count=int(np.prod(shape))).astype(bool).reshape(shape)
+    score_map = np.full(shape, np.finfo(np.float32).min, dtype=np.float32)
+    score_map[valid] = scores
+    label_map = np.full(shape, ignore_index, dtype=np.uint8)
+    label_map[valid] = anomaly.astype(np.uint8)
+    return score_map, label_map

@@ -186,8 +186,8 @@ def balanced_energy_loss(cls_score: Tensor,
         e = energy(logits, temperature)
         # A masked mean instead of boolean indexing: no gather/scatter of
         # full-size tensors, and an empty term stays in the graph (DDP).
-        loss = (F.relu(e - m_in).pow(2) * inlier).sum() / inlier.sum(
-        ).clamp_min(1)
+        loss = torch.where(inlier, F.relu(e - m_in).pow(2),
+                           0.0).sum() / inlier.sum().clamp_min(1)
         if outlier.any():
             if logits.dim() == 4:
                 # gather the (n, K) outlier logits once, by index

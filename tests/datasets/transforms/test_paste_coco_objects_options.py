@@ -209,6 +209,35 @@ def test_several_objects_do_not_anchor_on_earlier_ones(square_bank):
                 assert not (x0 <= ax < x1 and y0 <= ay < y1)
 
 
+def test_class_placed_objects_do_not_anchor_on_fallback_ones(tmp_path):
+    # road only in rows 2..9 of a 22x40 frame: the 20x20 object has no
+    # bottom-centre anchor there (it needs row >= 19), so it falls back to
+    # uniform placement and covers rows y0..y0+19 (y0 <= 2) of 20 columns;
+    # the 3x3 object anchors on road (rows >= 2), which it must then find
+    # outside the fallback object
+    root = write_bank(str(tmp_path), [('big', *solid_object(20, 20, 60)),
+                                      ('small', *solid_object(3, 3, 120))])
+    t = build(root, placement_classes=('road', ), num_objects=2)
+    checked = 0
+    for seed in range(40):
+        np.random.seed(seed)
+        results = frame(22, 40, label=BUILDING)
+        results['gt_seg_map'][2:10, :] = ROAD
+        objects = t(results)['ood_paste']['objects']
+        assert len(objects) == 2
+        first, second = objects
+        if first['placement'] != 'fallback' or second['placement'] != (
+                'class'):
+            continue
+        checked += 1
+        x0, y0, x1, y1 = first['bbox']
+        ax, ay = second['anchor']
+        assert not (x0 <= ax < x1 and y0 <= ay < y1), (seed, first, second)
+    # about a quarter of the seeds draw (big, small); without clearing the
+    # fallback object's pixels about half of those anchor on it
+    assert checked >= 5
+
+
 def test_placement_needs_the_label_map(square_bank):
     results = frame(40, 40)
     del results['gt_seg_map']
