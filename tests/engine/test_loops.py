@@ -106,3 +106,21 @@ def test_save_best_on_a_set_without_values_says_why():
         _AnomalySetsMixin._check_best_metrics(loop, {'road/AP': 50.0})
     assert "'fs_laf/AP' (save_best)" in str(info.value)
     _AnomalySetsMixin._check_best_metrics(loop, {'fs_laf/AP': 50.0})
+
+
+def test_validation_covers_several_sets_with_per_set_names(demo_cfg,
+                                                           tmp_path):
+    cfg = copy.deepcopy(demo_cfg)
+    cfg.val_dataloader = dict(
+        fs_laf=cfg.anomaly_sets.fs_laf,
+        road_anomaly=cfg.anomaly_sets.road_anomaly)
+    for loader in cfg.val_dataloader.values():
+        loader.num_workers = 0
+    runner = _runner(cfg, tmp_path / 'val')
+    metrics = runner.val()
+    for name in ('fs_laf', 'road_anomaly'):
+        for key in ('AUROC', 'AP', 'FPR95'):
+            assert 0 <= metrics[f'{name}/{key}'] <= 100
+    log = open(runner.logger.log_file).read()
+    assert 'fs_laf/AP' in log and 'road_anomaly/AP' in log
+    assert "Anomaly set 'road_anomaly': 2 images" in log
