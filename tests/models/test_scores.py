@@ -5,7 +5,7 @@ import torch
 from scipy.ndimage import gaussian_filter
 from scipy.special import logsumexp, softmax
 
-from mmseg_ood.models.scores import anomaly_score, gaussian_blur
+from mmseg_ood.models.scores import anomaly_score, energy, gaussian_blur
 
 
 @pytest.fixture
@@ -65,3 +65,19 @@ def test_errors(logits):
         anomaly_score(logits[:, :, 0, 0], blur=True)
     with pytest.raises(ValueError, match='odd'):
         gaussian_blur(logits[:, 0], kernel_size=4)
+
+
+def test_energy_gradient_equals_torch_logsumexp():
+    # the training path keeps the softmax for the backward pass
+    logits = (torch.randn(2, 19, 8, 9, dtype=torch.float64) * 4)
+    logits[0, :, 0, 0] = 50.0  # large, equal logits: no overflow
+    grad = torch.randn(2, 8, 9, dtype=torch.float64)
+    ours = logits.clone().requires_grad_(True)
+    reference = logits.clone().requires_grad_(True)
+    value = energy(ours)
+    expected = -torch.logsumexp(reference, dim=1)
+    torch.testing.assert_close(value, expected, rtol=0, atol=1e-12)
+    (value * grad).sum().backward()
+    (expected * grad).sum().backward()
+    torch.testing.assert_close(ours.grad, reference.grad, rtol=0,
+                               atol=1e-12)
