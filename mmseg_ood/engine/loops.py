@@ -75,9 +75,32 @@ def _set_configs(dataloader, evaluator, stage: str) -> Dict[str, tuple]:
 
 
 class _AnomalySetsMixin:
-    """Builds the sets and runs each through the parent loop's iteration."""
+    """Builds the sets and runs each through the parent loop's iteration
+    (``ValLoop.run_iter`` or ``TestLoop.run_iter``, by :attr:`stage`)."""
 
     stage: str
+
+    def __init__(self,
+                 runner,
+                 dataloader: Dict[str, dict],
+                 evaluator: Union[dict, List[dict]],
+                 fp16: bool = False) -> None:
+        self._runner = runner
+        self._build_sets(runner, dataloader, evaluator)
+        self.fp16 = fp16
+        # `val_loss` / `test_loss`, as the parent's run_iter expects
+        setattr(self, f'{self.stage}_loss', dict())
+
+    def run(self) -> dict:
+        """Evaluate every set; returns all sets' metrics."""
+        self.runner.call_hook(f'before_{self.stage}')
+        self.runner.call_hook(f'before_{self.stage}_epoch')
+        self.runner.model.eval()
+        getattr(self, f'{self.stage}_loss').clear()
+        metrics = self._run_sets()
+        self.runner.call_hook(f'after_{self.stage}_epoch', metrics=metrics)
+        self.runner.call_hook(f'after_{self.stage}')
+        return metrics
 
     def _build_sets(self, runner, dataloader, evaluator) -> None:
         self.sets: Dict[str, tuple] = {}
@@ -103,7 +126,7 @@ class _AnomalySetsMixin:
 
     def _run_sets(self) -> dict:
         all_metrics: dict = {}
-        losses = self.val_loss if self.stage == 'val' else self.test_loss
+        losses = getattr(self, f'{self.stage}_loss')
         self.summaries = {}
         for name, (loader, evaluator) in self.sets.items():
             self.current_set = name
@@ -185,27 +208,6 @@ class AnomalySetsValLoop(_AnomalySetsMixin, ValLoop):
     """
     stage = 'val'
 
-    def __init__(self,
-                 runner,
-                 dataloader: Dict[str, dict],
-                 evaluator: Union[dict, List[dict]],
-                 fp16: bool = False) -> None:
-        self._runner = runner
-        self._build_sets(runner, dataloader, evaluator)
-        self.fp16 = fp16
-        self.val_loss = dict()
-
-    def run(self) -> dict:
-        """Validate every set; returns all sets' metrics."""
-        self.runner.call_hook('before_val')
-        self.runner.call_hook('before_val_epoch')
-        self.runner.model.eval()
-        self.val_loss.clear()
-        metrics = self._run_sets()
-        self.runner.call_hook('after_val_epoch', metrics=metrics)
-        self.runner.call_hook('after_val')
-        return metrics
-
 
 @LOOPS.register_module()
 class AnomalySetsTestLoop(_AnomalySetsMixin, TestLoop):
@@ -219,24 +221,3 @@ class AnomalySetsTestLoop(_AnomalySetsMixin, TestLoop):
         fp16 (bool): Test under autocast. Defaults to False.
     """
     stage = 'test'
-
-    def __init__(self,
-                 runner,
-                 dataloader: Dict[str, dict],
-                 evaluator: Union[dict, List[dict]],
-                 fp16: bool = False) -> None:
-        self._runner = runner
-        self._build_sets(runner, dataloader, evaluator)
-        self.fp16 = fp16
-        self.test_loss = dict()
-
-    def run(self) -> dict:
-        """Test every set; returns all sets' metrics."""
-        self.runner.call_hook('before_test')
-        self.runner.call_hook('before_test_epoch')
-        self.runner.model.eval()
-        self.test_loss.clear()
-        metrics = self._run_sets()
-        self.runner.call_hook('after_test_epoch', metrics=metrics)
-        self.runner.call_hook('after_test')
-        return metrics
