@@ -5,6 +5,20 @@ from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
 
+#: Console commands: mmseg-ood-<name> runs mmseg_ood.cli.<module>:main.
+COMMANDS = (
+    ('train', 'train'),
+    ('test', 'test'),
+    ('anomaly-maps', 'anomaly_maps'),
+    ('prior', 'estimate_ood_prior'),
+    ('sml-statistics', 'sml_statistics'),
+    ('coco-bank', 'coco_ood_bank'),
+    ('convert-fishyscapes', 'convert_fishyscapes'),
+    ('convert-road-anomaly', 'convert_road_anomaly'),
+    ('convert-lost-and-found', 'convert_lost_and_found'),
+    ('demo-world', 'make_demo_world'),
+)
+
 
 def read_requirements(name):
     """Requirement lines of requirements/<name>, without comments."""
@@ -40,5 +54,11 @@ setup(
     extras_require={
         'tests': read_requirements('tests.txt'),
         'cpu': read_requirements('cpu.txt'),
+    },
+    entry_points={
+        'console_scripts': [
+            f'mmseg-ood-{name}=mmseg_ood.cli.{module}:main'
+            for name, module in COMMANDS
+        ],
     },
 )

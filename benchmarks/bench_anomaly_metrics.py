@@ -87,8 +87,11 @@ def measure(func: Callable[[], object]) -> Tuple[object, float, int]:
 
 
 def sklearn_metrics(scores: np.ndarray, labels: np.ndarray) -> dict:
-    from sklearn.metrics import (average_precision_score, roc_auc_score,
-                                 roc_curve)
+    from sklearn.metrics import (
+        average_precision_score,
+        roc_auc_score,
+        roc_curve,
+    )
     auroc = roc_auc_score(labels, scores)
     ap = average_precision_score(labels, scores)
     fpr, tpr, _ = roc_curve(labels, scores)

@@ -47,11 +47,10 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
-
-import mmseg_ood  # noqa: F401,E402  (registers the losses; mmcv-lite ops)
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
+import mmseg_ood  # noqa: F401,E402  (registers the losses; mmcv-lite ops)
 from mmseg_ood.utils.constants import IGNORE_INDEX, OUTLIER_INDEX
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -191,7 +190,7 @@ def loss_only(crop, batch_size: int, batch: dict, device) -> Dict[str, float]:
                   for c in (decode if isinstance(decode, list) else [decode])]
         target = plain if name == 'ce' else label
 
-        def step():
+        def step(losses=losses, target=target):
             total = sum(loss(logits, target, ignore_index=IGNORE_INDEX)
                         for loss in losses)
             total.backward()

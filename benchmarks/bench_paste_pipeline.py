@@ -114,7 +114,7 @@ def parse_args() -> argparse.Namespace:
 def make_world(root: str, frame_size, num_frames: int,
                num_coco: int) -> Dict[str, str]:
     """A SYNTHETIC world with only train frames and the COCO bank."""
-    from mmseg_ood.datasets.coco_ood import build_coco_ood_bank
+    from mmseg_ood.datasets.converters import build_coco_ood_bank
     from mmseg_ood.demo import make_demo_world
     counts = {
         name: 0
@@ -195,8 +195,9 @@ def main() -> int:
     args = parse_args()
     cv2.setNumThreads(0)  # as MMEngine sets it in data workers
     clock = time.process_time if args.clock == 'cpu' else time.perf_counter
-    import mmseg_ood  # noqa: F401  (registers the transforms)
     from mmseg.datasets import CityscapesDataset
+
+    import mmseg_ood  # noqa: F401  (registers the transforms)
     init_default_scope('mmseg')
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config {args.config} not found; pass '

@@ -1,8 +1,9 @@
 # Toy run on the SYNTHETIC demo world: a small DeepLabV3+ (ResNet-18 trunk at
 # half width) trained from scratch with InlierCrossEntropyLoss + Balanced
 # Energy on 2 CPU cores in a few minutes, validated on the demo Fishyscapes
-# L&F-layout set and tested on every demo anomaly set. `make demo` runs it;
-# its numbers are not benchmark results.
+# L&F-layout set and tested on every demo anomaly set with two scores: the
+# paper's (energy) and Standardized Max Logits as a baseline. `make demo`
+# runs it; its numbers are not benchmark results.
 _base_ = [
     './_base_/models/deeplabv3plus_r50-d8_balanced-energy.py',
     './_base_/datasets/demo_world.py',
@@ -47,4 +48,16 @@ default_hooks = dict(
     checkpoint=dict(interval=max_iters, max_keep_ckpts=2, save_best=None))
 auto_scale_lr = dict(base_batch_size=4)
 randomness = dict(seed=0)
+# test: energy (metric names <set>/energy/AP, ...) and Standardized Max
+# Logits (<set>/sml/AP, ...), whose statistics the trained model computes
+# first: mmseg-ood-sml-statistics CONFIG CKPT --out <this file>
+blur = dict(kernel_size=7, sigma=1.0)
+test_evaluator = [
+    dict(type='AnomalyMetric', prefix='energy',
+         score=dict(type='EnergyScore', num_classes=19, blur=blur)),
+    dict(type='AnomalyMetric', prefix='sml',
+         score=dict(type='StandardizedMaxLogitScore', num_classes=19,
+                    statistics='work_dirs/demo/sml_statistics.json',
+                    blur=blur)),
+]
 env_cfg = dict(cudnn_benchmark=False)

@@ -1,13 +1,15 @@
 """Shared fixtures: the repository root and a small SYNTHETIC demo world."""
+import logging
 import os
 import os.path as osp
 import socket
 from pathlib import Path
 
 import pytest
+from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
-from mmseg_ood.datasets.coco_ood import build_coco_ood_bank
+from mmseg_ood.datasets.converters import build_coco_ood_bank
 from mmseg_ood.demo import make_demo_world
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -65,3 +67,28 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
+
+
+class _Records(logging.Handler):
+    """A logging handler that keeps the formatted messages."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+    @property
+    def text(self):
+        return '\n'.join(self.messages)
+
+
+@pytest.fixture
+def mmlog():
+    """What MMEngine's current logger logs during a test (``.text``)."""
+    logger = MMLogger.get_current_instance()
+    handler = _Records()
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)

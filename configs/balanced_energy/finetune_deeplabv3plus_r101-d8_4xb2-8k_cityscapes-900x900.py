@@ -8,11 +8,12 @@ model = dict(
         loss_decode=[dict(type='InlierCrossEntropyLoss', loss_weight=1.0)]))
 train_dataloader = dict(
     dataset=dict(pipeline={{_base_.clean_train_pipeline}}))
+blur = dict(kernel_size=7, sigma=1.0)
 val_evaluator = [
-    dict(type='AnomalyMetric', score_type='max_logit', num_classes=19,
-         blur=True, prefix='max_logit'),
-    dict(type='AnomalyMetric', score_type='energy', num_classes=19,
-         blur=True, prefix='energy'),
+    dict(type='AnomalyMetric', prefix='max_logit',
+         score=dict(type='MaxLogitScore', num_classes=19, blur=blur)),
+    dict(type='AnomalyMetric', prefix='energy',
+         score=dict(type='EnergyScore', num_classes=19, blur=blur)),
 ]
 test_evaluator = val_evaluator
 default_hooks = dict(checkpoint=dict(save_best='fs_laf/max_logit/AP'))

@@ -1,11 +1,16 @@
-"""Datasets, the COCO outlier bank and data transforms."""
-from .anomaly_dataset import (AnomalyDataset, FishyscapesDataset,
-                              RoadAnomalyDataset)
-from .coco_ood import build_coco_ood_bank, load_coco_ood_bank
-from .transforms import PasteCocoObjects
-from .smiyc import SMIYCDataset  # noqa: F401
+"""Datasets, the table of anomaly benchmark sets, converters and transforms.
+"""
+from .anomaly_dataset import LAYOUTS, AnomalyDataset
+from .converters import build_coco_ood_bank
+from .set_specs import ANOMALY_SETS, AnomalySetSpec, get_set_spec
+from .transforms import (
+    PasteCocoObjects,
+    RandomCropKeepOutlier,
+    load_coco_ood_bank,
+)
 
 __all__ = [
-    'AnomalyDataset', 'FishyscapesDataset', 'RoadAnomalyDataset',
-    'PasteCocoObjects', 'build_coco_ood_bank', 'load_coco_ood_bank'
+    'ANOMALY_SETS', 'LAYOUTS', 'AnomalyDataset', 'AnomalySetSpec',
+    'PasteCocoObjects', 'RandomCropKeepOutlier', 'build_coco_ood_bank',
+    'get_set_spec', 'load_coco_ood_bank'
 ]

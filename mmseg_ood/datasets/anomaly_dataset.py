@@ -1,71 +1,129 @@
-"""Anomaly evaluation sets in the processed ``original/``+``labels/`` layout.
+"""Anomaly evaluation sets: Fishyscapes, Road Anomaly, SegmentMeIfYouCan.
 
-The converters in :mod:`mmseg_ood.datasets.converters` write this layout
-plus a ``DATASET.json`` record; the processed copies that SynBoost and PEBAL
-distribute have the same layout without the record. The dataset puts the
-set's name and version (for Fishyscapes Static) into its ``metainfo``
-(``set_name``, ``set_version``) so that results can say what they were
-measured on.
+One dataset class reads every set, in one of two layouts:
+
+* ``'processed'``: what the converters write (and what SynBoost and PEBAL
+  distribute)::
+
+      <data_root>/original/<name><img_suffix>
+      <data_root>/labels/<name>.png      0 inlier, 1 anomaly, 255 void
+      <data_root>/DATASET.json           written by the converters
+
+* ``'release'``: a SegmentMeIfYouCan validation set as downloaded, e.g.
+  ``dataset_AnomalyTrack/images/validation0000.jpg`` with
+  ``labels_masks/validation0000_labels_semantic.png``; the benchmark's frame
+  selection is applied.
+
+The set's facts (name, size, default folder, suffix, component track) come
+from :data:`~mmseg_ood.datasets.set_specs.ANOMALY_SETS`, named by
+``benchmark`` or by the converter's ``DATASET.json``. The dataset puts the
+set's key, name and version into its ``metainfo['anomaly_set']``
+(``benchmark``, ``name``, ``version``) so that results say what they were
+measured on, and the metric finds the set's component track.
 """
+import logging
 import os.path as osp
 from typing import List, Optional
 
+from mmengine.logging import print_log
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from ..utils.constants import IGNORE_INDEX
 from .converters.common import DATASET_RECORD, read_dataset_record
+from .set_specs import AnomalySetSpec, get_set_spec
+
+__all__ = ['LAYOUTS', 'AnomalyDataset']
+
+#: Layouts that :class:`AnomalyDataset` reads.
+LAYOUTS = ('processed', 'release')
+#: Folders of the processed layout.
+PROCESSED_PREFIX = dict(img_path='original', seg_map_path='labels')
 
 
+@DATASETS.register_module()
 class AnomalyDataset(BaseSegDataset):
-    """Base of the anomaly evaluation sets (labels 0 inlier, 1 anomaly, 255).
-
-    The layout is the processed copy that SynBoost and PEBAL distribute::
-
-        <data_root>/original/<name><img_suffix>
-        <data_root>/labels/<name><seg_map_suffix>
-        <data_root>/DATASET.json          optional, written by the converters
+    """An anomaly evaluation set (labels 0 inlier, 1 anomaly, 255 void).
 
     Unlike MMSeg's base class it fails with a clear error when a folder is
-    missing, holds no image, or an image has no label.
+    missing, holds no image, or an image has no label, and it warns when a
+    benchmark set is incomplete.
 
     Args:
-        img_suffix: Suffix of the images. Defaults to the ``img_suffix``
-            in ``DATASET.json`` (the converters record the frames'
-            format there), else to the class default
-            (:attr:`DEFAULT_IMG_SUFFIX`).
-        set_name: Name of the set reported in ``metainfo['set_name']``.
-            Defaults to the ``name`` in ``DATASET.json``, else to the class
-            default (:attr:`DEFAULT_SET_NAME`).
+        benchmark (str, optional): Key of the set in
+            :data:`~mmseg_ood.datasets.set_specs.ANOMALY_SETS`:
+            ``'fs_laf'``, ``'fs_static'``, ``'road_anomaly'``,
+            ``'smiyc_anomaly'``, ``'smiyc_obstacle'`` or ``'laf_noknown'``.
+            Defaults to the ``key`` of a converter's ``DATASET.json``; a
+            folder with neither is read as a set of its own.
+        layout (str, optional): ``'processed'`` or ``'release'``. Defaults
+            to ``'release'`` for the sets read as released (the
+            SegmentMeIfYouCan validation sets), else ``'processed'``.
+        data_root (str, optional): The set's folder. Defaults to the set's
+            folder in the table (e.g. ``data/fishyscapes/LostAndFound``).
+        img_suffix (str, optional): Suffix of the frames. Defaults to the
+            ``img_suffix`` in ``DATASET.json`` (the converters record the
+            frames' format there), else to the set's.
         **kwargs: Arguments of MMSeg's ``BaseSegDataset``.
+
+    Example:
+        >>> dataset = dict(type='AnomalyDataset', benchmark='fs_laf',
+        ...                data_root='data/fishyscapes/LostAndFound')
     """
     METAINFO = dict(
         classes=('inlier', 'anomaly'), palette=[[0, 0, 0], [255, 0, 0]])
-    #: ``set_name`` when neither the config nor a record names the set.
-    DEFAULT_SET_NAME = 'anomaly set'
-    #: ``img_suffix`` when neither the config nor a record gives it.
-    DEFAULT_IMG_SUFFIX = '.png'
 
     def __init__(self,
+                 benchmark: Optional[str] = None,
+                 layout: Optional[str] = None,
+                 data_root: Optional[str] = None,
                  img_suffix: Optional[str] = None,
-                 seg_map_suffix: str = '.png',
-                 data_prefix: dict = dict(
-                     img_path='original', seg_map_path='labels'),
+                 seg_map_suffix: Optional[str] = None,
+                 data_prefix: Optional[dict] = None,
                  ignore_index: int = IGNORE_INDEX,
-                 set_name: Optional[str] = None,
                  metainfo: Optional[dict] = None,
                  **kwargs) -> None:
+        spec = get_set_spec(benchmark) if benchmark else None
+        if layout is None:
+            layout = 'release' if spec and spec.release else 'processed'
+        if layout not in LAYOUTS:
+            raise ValueError(f'layout must be one of {LAYOUTS}, got '
+                             f'{layout!r}.')
+        if data_root is None:
+            if spec is None:
+                raise ValueError('AnomalyDataset needs data_root, or a '
+                                 'benchmark whose default folder it reads.')
+            data_root = spec.data_root
         record = None
-        data_root = kwargs.get('data_root')
-        if data_root and self._reads_record():
+        if layout == 'processed':
             record = read_dataset_record(data_root)
-        set_info = dict(
-            set_name=set_name or (record or {}).get('name')
-            or self.DEFAULT_SET_NAME,
-            set_version=(record or {}).get('version'))
-        if img_suffix is None:
-            img_suffix = self._recorded_img_suffix(record, data_root)
+            spec = self._spec_of_record(spec, record, data_root)
+        elif spec is None or spec.release is None:
+            raise ValueError(
+                f"layout='release' reads the SegmentMeIfYouCan validation "
+                f"sets as downloaded; {benchmark!r} has no such release. Use "
+                "layout='processed' with the converter's output.")
+        self.spec = spec
+        self.layout = layout
+        if layout == 'release':
+            release = spec.release
+            data_prefix = data_prefix or dict(
+                img_path=release.img_dir, seg_map_path=release.label_dir)
+            seg_map_suffix = seg_map_suffix or release.label_suffix
+            img_suffix = img_suffix or release.img_suffix
+        else:
+            data_prefix = data_prefix or dict(PROCESSED_PREFIX)
+            seg_map_suffix = seg_map_suffix or '.png'
+            img_suffix = img_suffix or self._recorded_suffix(
+                record, data_root)
+        # one dict: MMEngine reads string metainfo values as file names
+        set_info = dict(anomaly_set=dict(
+            benchmark=spec.key if spec else None,
+            name=(record or {}).get('name')
+            or (spec.name if spec else 'anomaly set'),
+            version=(record or {}).get('version')))
         super().__init__(
+            data_root=data_root,
             img_suffix=img_suffix,
             seg_map_suffix=seg_map_suffix,
             data_prefix=data_prefix,
@@ -73,20 +131,27 @@ class AnomalyDataset(BaseSegDataset):
             metainfo={**set_info, **(metainfo or {})},
             **kwargs)
 
-    def _reads_record(self) -> bool:
-        """Whether ``data_root`` may hold a converter's ``DATASET.json``."""
-        return True
+    @staticmethod
+    def _spec_of_record(spec: Optional[AnomalySetSpec],
+                        record: Optional[dict],
+                        data_root: str) -> Optional[AnomalySetSpec]:
+        """The set named by the config, checked against the record's."""
+        recorded = (record or {}).get('key')
+        if recorded is None:
+            return spec
+        if spec is not None and recorded != spec.key:
+            raise ValueError(
+                f'{osp.join(data_root, DATASET_RECORD)} says this folder '
+                f'holds {recorded!r}, but the config asks for benchmark='
+                f'{spec.key!r}. Fix data_root or benchmark.')
+        return get_set_spec(recorded)
 
-    def _default_img_suffix(self) -> str:
-        """``img_suffix`` of a folder without a record."""
-        return self.DEFAULT_IMG_SUFFIX
-
-    def _recorded_img_suffix(self, record: Optional[dict],
-                             data_root: Optional[str]) -> str:
-        """The record's ``img_suffix``, else the default one."""
+    def _recorded_suffix(self, record: Optional[dict],
+                         data_root: str) -> str:
+        """The record's ``img_suffix``, else the set's, else ``.png``."""
         suffix = (record or {}).get('img_suffix')
         if suffix is None:
-            return self._default_img_suffix()
+            return self.spec.img_suffix if self.spec else '.png'
         if not isinstance(suffix, str) or not suffix.startswith('.'):
             raise ValueError(
                 f'{osp.join(data_root, DATASET_RECORD)} has img_suffix='
@@ -96,16 +161,38 @@ class AnomalyDataset(BaseSegDataset):
         return suffix
 
     def _expected_tree(self) -> str:
-        return (f'{type(self).__name__} expects:\n'
-                f"  {self.data_prefix.get('img_path')}/*{self.img_suffix}"
-                '   (images)\n'
-                f"  {self.data_prefix.get('seg_map_path')}/*"
-                f'{self.seg_map_suffix}   (labels: 0 inlier, 1 anomaly, '
-                f'{self.ignore_index} void)')
+        img_dir = self.data_prefix.get('img_path')
+        seg_dir = self.data_prefix.get('seg_map_path')
+        example = '*'
+        if self.layout == 'release':
+            release = self.spec.release
+            return (f"AnomalyDataset(benchmark='{self.spec.key}') expects "
+                    f'the release as downloaded, data_root = '
+                    f'{release.folder}/:\n'
+                    f'  {release.img_dir}/{release.example}'
+                    f'{self.img_suffix}   (and the other validation '
+                    'frames)\n'
+                    f'  {release.label_dir}/{release.example}'
+                    f'{self.seg_map_suffix}   (labels: '
+                    f'{self.spec.label_text})')
+        labels = self.spec.label_text if self.spec else (
+            f'0 inlier, 1 anomaly, {self.ignore_index} void')
+        hint = (f'\nBuild it with: {self.spec.converter}'
+                if self.spec and self.spec.converter else '')
+        return (f'AnomalyDataset expects the processed layout:\n'
+                f'  {img_dir}/{example}{self.img_suffix}   (images)\n'
+                f'  {seg_dir}/{example}{self.seg_map_suffix}   (labels: '
+                f'{labels}){hint}')
 
     def _select(self, data_list: List[dict]) -> List[dict]:
-        """Keep the images of the set (all of them here)."""
-        return data_list
+        """Keep the set's frames: the release's selection, or all."""
+        if self.layout != 'release':
+            return data_list
+        release = self.spec.release
+        return [
+            info for info in data_list if release.selects(
+                osp.basename(info['img_path'])[:-len(self.img_suffix)])
+        ]
 
     def load_data_list(self) -> List[dict]:
         """List image/label pairs and check that the layout is complete."""
@@ -119,7 +206,7 @@ class AnomalyDataset(BaseSegDataset):
         data_list = self._select(super().load_data_list())
         if not data_list:
             raise FileNotFoundError(
-                f'No *{self.img_suffix} image in {img_dir!r}. '
+                f'No *{self.img_suffix} image of the set in {img_dir!r}. '
                 f'{self._expected_tree()}')
         missing = [
             info['seg_map_path'] for info in data_list
@@ -130,32 +217,12 @@ class AnomalyDataset(BaseSegDataset):
                 f'{len(missing)} of {len(data_list)} images in {img_dir!r} '
                 f'have no label, e.g. {missing[:3]}. '
                 f'{self._expected_tree()}')
+        if self.spec and len(data_list) != self.spec.num_images:
+            print_log(
+                f'{self.spec.name}: {len(data_list)} frames in '
+                f'{self.data_root!r}; the benchmark has '
+                f'{self.spec.num_images}. Numbers on a partial set are not '
+                'comparable to published ones.',
+                logger='current',
+                level=logging.WARNING)
         return data_list
-
-
-@DATASETS.register_module()
-class FishyscapesDataset(AnomalyDataset):
-    """Fishyscapes Lost & Found or Static (processed copy), 2048x1024 PNG.
-
-    ``tools/dataset_converters/fishyscapes.py`` builds the processed copy
-    from the public releases; its ``DATASET.json`` names the set and, for
-    Static, the version (``metainfo['set_version']``).
-
-    Example:
-        >>> dataset = dict(type='FishyscapesDataset',
-        ...                data_root='data/fishyscapes/LostAndFound')
-    """
-    DEFAULT_SET_NAME = 'Fishyscapes'
-
-
-@DATASETS.register_module()
-class RoadAnomalyDataset(AnomalyDataset):
-    """Road Anomaly (Lis et al. 2019), processed copy: JPEG frames (or
-    the format that ``DATASET.json`` records, e.g. ``.webp``).
-
-    Example:
-        >>> dataset = dict(type='RoadAnomalyDataset',
-        ...                data_root='data/road_anomaly')
-    """
-    DEFAULT_SET_NAME = 'Road Anomaly'
-    DEFAULT_IMG_SUFFIX = '.jpg'

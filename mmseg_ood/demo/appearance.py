@@ -24,8 +24,22 @@ import cv2
 import numpy as np
 
 from mmseg_ood.models.losses.balanced_energy_loss import sharpen_prior
-from mmseg_ood.utils.constants import (CITYSCAPES_CLASSES,
-                                       PAPER_CITYSCAPES_PRIOR)
+from mmseg_ood.utils.constants import (
+    CITYSCAPES_CLASSES,
+    PAPER_CITYSCAPES_PRIOR,
+)
+
+__all__ = [
+    'APPEARANCES', 'OUTLIER_APPEARANCE_GAMMA', 'OUTLIER_APPEARANCE_PRIOR',
+    'Coords', 'TextureFn', 'class_texture', 'make_outlier_object',
+    'novel_texture', 'outlier_polygons', 'polygons_mask',
+    'sample_appearance_class', 'smooth_noise', 'texture_bicycle',
+    'texture_building', 'texture_bus', 'texture_car', 'texture_fence',
+    'texture_motorcycle', 'texture_person', 'texture_pole', 'texture_rider',
+    'texture_road', 'texture_sidewalk', 'texture_sky', 'texture_terrain',
+    'texture_traffic_light', 'texture_traffic_sign', 'texture_train',
+    'texture_truck', 'texture_vegetation', 'texture_wall'
+]
 
 Coords = Optional[Tuple[np.ndarray, np.ndarray]]
 TextureFn = Callable[[np.random.Generator, int, int, Coords], np.ndarray]

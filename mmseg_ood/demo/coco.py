@@ -17,11 +17,24 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from mmseg_ood.utils.constants import (CITYSCAPES_CLASSES,
-                                       COCO_EXCLUDED_CATEGORIES)
-from .appearance import (novel_texture, outlier_polygons,
-                         sample_appearance_class, smooth_noise)
+from mmseg_ood.utils.constants import (
+    CITYSCAPES_CLASSES,
+    COCO_EXCLUDED_CATEGORIES,
+)
+
+from .appearance import (
+    novel_texture,
+    outlier_polygons,
+    sample_appearance_class,
+    smooth_noise,
+)
 from .files import write_image
+
+__all__ = [
+    'COCO_CATEGORIES', 'CROWD_FRACTION', 'EXCLUDED_FRACTION', 'LARGE_SIZES',
+    'OBJECT_HEIGHT', 'SMALL_FRACTION', 'SMALL_SIZES', 'uncompressed_rle',
+    'write_coco_set'
+]
 
 #: The 80 standard COCO categories: (id, name, supercategory).
 COCO_CATEGORIES: Tuple[Tuple[int, str, str], ...] = (

@@ -4,6 +4,10 @@ import os.path as osp
 import cv2
 import numpy as np
 
+__all__ = [
+    'JPEG_QUALITY', 'PNG_COMPRESSION', 'write_image'
+]
+
 #: JPEG quality of the demo world's JPEG files.
 JPEG_QUALITY = 92
 #: zlib level of the demo world's PNG files.

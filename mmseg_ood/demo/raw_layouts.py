@@ -3,7 +3,7 @@
 Called by :mod:`mmseg_ood.demo.world`. Everything written here is drawn by
 the demo generator; only the folder layouts, file names and label
 conventions copy the public releases, so the converters and
-:class:`~mmseg_ood.datasets.SMIYCDataset` can be run end to end:
+:class:`~mmseg_ood.datasets.AnomalyDataset` can be run end to end:
 
 - Lost & Found (``leftImg8bit`` + ``gtCoarse`` label ids) and the
   Fishyscapes Lost & Found label archive (``NNNN_<id>_labels.png``);
@@ -28,18 +28,31 @@ from typing import Callable, List, Sequence, Tuple
 import cv2
 import numpy as np
 
-from mmseg_ood.utils.constants import (ANOMALY_EVAL_ANOMALY,
-                                       ANOMALY_EVAL_INLIER, IGNORE_INDEX)
+from mmseg_ood.utils.constants import (
+    ANOMALY_EVAL_ANOMALY,
+    ANOMALY_EVAL_INLIER,
+    IGNORE_INDEX,
+)
+
+from ..datasets.set_specs import get_set_spec
 from .appearance import class_texture, make_outlier_object
 from .files import write_image
+
+__all__ = [
+    'LAF_EXTRA_SCENES', 'LAF_FS_SCENES', 'STATIC_VERSIONS', 'AnomalyImage',
+    'laf_label_ids', 'write_fs_static_overlays', 'write_lost_and_found',
+    'write_npz', 'write_road_anomaly_raw', 'write_smiyc_track'
+]
 
 #: Lost & Found scenes of the demo frames (real scene-name pattern).
 LAF_FS_SCENES = ('04_Maurener_Weg_8', '13_Elly_Beinhorn_Str')
 #: Scenes of the extra Lost & Found test frames, by role.
-LAF_EXTRA_SCENES = dict(normal='05_Schafgasse_1',
-                        unlabelled='02_Hanns_Klemm_Str_44',
-                        known='15_Rechbergstr_Deckenpfronn',
-                        known_seq='01_Hanns_Klemm_Str_45')
+LAF_EXTRA_SCENES = dict(
+    normal='05_Schafgasse_1',
+    unlabelled='02_Hanns_Klemm_Str_44',
+    # a scene and a sequence that testNoKnown leaves out
+    known=get_set_spec('laf_noknown').exclude[0],
+    known_seq=get_set_spec('laf_noknown').exclude[1].rsplit('_', 1)[0])
 #: Fishyscapes Static versions written by the demo world.
 STATIC_VERSIONS = ('v1', 'v2', 'v3')
 #: WebP quality above 100 selects OpenCV's lossless mode.
@@ -101,10 +114,9 @@ def write_lost_and_found(laf_root: str, fs_labels_dir: str,
 
     The FS frames alternate between the test and the train split (frame
     ``i`` of the processed set is ``NNNN = i``). The extra frames are test
-    frames that cycle through three roles: a frame of a scene that
-    testNoKnown excludes (``15_Rechbergstr_Deckenpfronn`` or
-    ``01_Hanns_Klemm_Str_45_000006``), a frame without any label (all 0)
-    and an ordinary frame.
+    frames that cycle through three roles: a frame of a scene or sequence
+    that testNoKnown excludes (:data:`LAF_EXTRA_SCENES`), a frame without
+    any label (all 0) and an ordinary frame.
 
     Args:
         laf_root: Lost & Found root (``leftImg8bit/``, ``gtCoarse/``).

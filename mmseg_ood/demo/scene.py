@@ -20,10 +20,20 @@ from typing import Iterable, List, Optional, Tuple
 
 import numpy as np
 
-from mmseg_ood.utils.constants import (CITYSCAPES_CLASSES,
-                                       CITYSCAPES_LABEL_IDS, IGNORE_INDEX)
+from mmseg_ood.utils.constants import (
+    CITYSCAPES_CLASSES,
+    CITYSCAPES_LABEL_IDS,
+    IGNORE_INDEX,
+)
+
 from . import silhouettes as sil
 from .appearance import class_texture, make_outlier_object, smooth_noise
+
+__all__ = [
+    'EGO_VEHICLE_ID', 'LID', 'TID', 'UNLABELED_ID', 'StreetScene',
+    'add_outliers', 'finish_image', 'label_ids_to_train_ids',
+    'render_street_scene'
+]
 
 #: Train ID of each class name.
 TID = {name: i for i, name in enumerate(CITYSCAPES_CLASSES)}

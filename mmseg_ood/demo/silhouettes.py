@@ -11,6 +11,11 @@ from typing import Sequence, Tuple
 import cv2
 import numpy as np
 
+__all__ = [
+    'Rng', 'bicycle', 'box_vehicle', 'car', 'fill_polygon', 'motorcycle',
+    'person', 'sign', 'tree'
+]
+
 Rng = np.random.Generator
 
 

@@ -27,7 +27,7 @@ Layout written under ``root``::
     road_anomaly/original/demo_road_anomaly_<i:04d>.jpg
     road_anomaly/labels/demo_road_anomaly_<i:04d>.png
 
-  raw release layouts (inputs of tools/dataset_converters and SMIYCDataset):
+  raw release layouts (inputs of the converters and of AnomalyDataset):
 
     lost_and_found/leftImg8bit/{train,test}/<scene>/<id>_leftImg8bit.png
     lost_and_found/gtCoarse/{train,test}/<scene>/<id>_gtCoarse_labelIds.png
@@ -61,17 +61,31 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 import numpy as np
 from mmengine.logging import print_log
 
-from mmseg_ood.utils.constants import (ANOMALY_EVAL_ANOMALY,
-                                       ANOMALY_EVAL_INLIER,
-                                       CITYSCAPES_CLASSES, IGNORE_INDEX)
+from mmseg_ood.utils.constants import (
+    ANOMALY_EVAL_ANOMALY,
+    ANOMALY_EVAL_INLIER,
+    CITYSCAPES_CLASSES,
+    IGNORE_INDEX,
+)
 from mmseg_ood.utils.file_io import atomic_output_dir
+
 from .appearance import OUTLIER_APPEARANCE_GAMMA, OUTLIER_APPEARANCE_PRIOR
 from .coco import write_coco_set
 from .files import write_image
-from .raw_layouts import (AnomalyImage, write_fs_static_overlays,
-                          write_lost_and_found, write_road_anomaly_raw,
-                          write_smiyc_track)
-from .scene import (TID, add_outliers, finish_image, render_street_scene)
+from .raw_layouts import (
+    AnomalyImage,
+    write_fs_static_overlays,
+    write_lost_and_found,
+    write_road_anomaly_raw,
+    write_smiyc_track,
+)
+from .scene import TID, add_outliers, finish_image, render_street_scene
+
+__all__ = [
+    'GENERATOR_VERSION', 'MARKER_FILE', 'MIN_FRAME_SIZE', 'PRIOR_FILE',
+    'TRAIN_CITIES', 'VAL_CITIES', 'demo_world_paths', 'make_demo_world',
+    'read_marker_parameters', 'road_anomaly_size'
+]
 
 #: Bump when the generator's output changes for the same parameters.
 GENERATOR_VERSION = 3
@@ -320,7 +334,7 @@ def _marker_text(params: dict, stats: dict) -> str:
         f'  road_anomaly/              {params["num_road_anomaly"]} images '
         f'({stats["ra_size"][0]}x{stats["ra_size"][1]}, jpg), labels 0 / 1',
         '',
-        'raw release layouts (inputs of tools/dataset_converters):',
+        'raw release layouts (inputs of the converters):',
         f'  lost_and_found/            {params["num_fs_laf"]} FS frames + '
         f'{params["num_laf_extra"]} test frames, leftImg8bit + gtCoarse '
         'label ids',
@@ -341,7 +355,7 @@ def _marker_text(params: dict, stats: dict) -> str:
         'objects per class:',
         '  ' + looks,
         '',
-        'Regenerate: python tools/misc/make_demo_world.py --out <folder> '
+        'Regenerate: mmseg-ood-demo-world --out <folder> '
         f'--seed {params["seed"]} --force',
         '',
     ])
@@ -575,14 +589,11 @@ def make_demo_world(root: str,
                           'parameters; nothing to do.', logger='current')
                 return demo_world_paths(root)
             existing = existing or {}
-            # keys an older generator did not know are not user choices
             chosen = {
                 k for k, v in params.items()
-                if k != 'generator_version' and k in existing
-                and existing[k] != v
+                if k != 'generator_version' and existing.get(k) != v
             }
-            if (existing.get('generator_version') != GENERATOR_VERSION
-                    and not chosen and not overwrite):
+            if not chosen and not overwrite:
                 # made by another version of this generator, same request:
                 # nothing but generated files to replace
                 print_log(

@@ -1,17 +1,26 @@
-"""Engine: hooks, checkpoint loading, CPU distributed and runner set-up."""
-from .checkpoint import model_checkpoint_paths, trusted_checkpoints
+"""Engine: loops over anomaly sets, hooks, checkpoint loading, CPU
+distributed runs and the set-up of training and test runs."""
+from .checkpoint import allow_mmengine_checkpoints
 from .distributed import replace_sync_bn, setup_cpu_distributed
-from .hooks import *  # noqa: F401,F403
+from .hooks import (
+    AnomalyOverlayHook,
+    EvalModeHook,
+    OutlierLabelError,
+    OutlierLabelGuardHook,
+    RandomStateHook,
+)
 from .loops import AnomalySetsTestLoop, AnomalySetsValLoop
-from .runner_setup import (add_runner_arguments, build_runner,
-                           ensure_guard_hook, ensure_random_state_hook,
-                           load_run_config, parse_runner_args)
+from .runner_setup import (
+    build_runner,
+    load_run_config,
+    prepare_test_config,
+    prepare_train_config,
+)
 
 __all__ = [
-    'AnomalySetsTestLoop', 'AnomalySetsValLoop',
-    'add_runner_arguments', 'build_runner', 'ensure_guard_hook',
-    'ensure_random_state_hook',
-    'load_run_config', 'model_checkpoint_paths', 'parse_runner_args',
-    'replace_sync_bn',
-    'setup_cpu_distributed', 'trusted_checkpoints'
+    'AnomalyOverlayHook', 'AnomalySetsTestLoop', 'AnomalySetsValLoop',
+    'EvalModeHook', 'OutlierLabelError', 'OutlierLabelGuardHook',
+    'RandomStateHook', 'allow_mmengine_checkpoints', 'build_runner',
+    'load_run_config', 'prepare_test_config', 'prepare_train_config',
+    'replace_sync_bn', 'setup_cpu_distributed'
 ]

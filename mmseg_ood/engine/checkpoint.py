@@ -1,82 +1,101 @@
-"""Loading the checkpoints a user names under torch >= 2.6.
+"""Safe loading of MMEngine checkpoints under torch >= 2.6.
 
-Since torch 2.6, ``torch.load`` defaults to ``weights_only=True``, which
-cannot unpickle MMEngine checkpoints (message-hub history, numpy values,
-config text in ``meta``): resume, ``load_from`` and testing all fail with an
-``UnpicklingError``. Loading with ``weights_only=False`` can run arbitrary
-code from the file, so :func:`trusted_checkpoints` allows it only for the
-files and folders the user named on the command line, and only while the
-``with`` block runs. Any other local checkpoint keeps torch's default.
+Since torch 2.6, ``torch.load`` defaults to ``weights_only=True``: it only
+unpickles tensors, plain containers and the globals on torch's allow-list.
+MMEngine checkpoints hold more than that: the message hub's
+``HistoryBuffer`` objects with numpy arrays and scalars, and references to
+the buffer's statistics methods (pickled as ``getattr(HistoryBuffer,
+'mean')``). Without help, resume, ``load_from``, ``init_model`` and testing
+fail with an ``UnpicklingError``; loading with ``weights_only=False`` would
+let any checkpoint run code.
+
+:func:`allow_mmengine_checkpoints` (called by ``import mmseg_ood``) adds
+exactly those globals to torch's allow-list
+(``torch.serialization.add_safe_globals``): ``HistoryBuffer``, numpy's array
+and scalar reconstructors and dtypes, and a ``getattr`` that returns
+nothing but the statistics methods of ``HistoryBuffer``. MMEngine's own
+local loader then reads every MMEngine checkpoint with ``weights_only=True``,
+and a file that holds any other global is still refused by torch.
 """
-import os
-import os.path as osp
-from contextlib import contextmanager
-from typing import Iterable, Iterator, List, Optional
+import inspect
+import pickle
+from typing import Callable, List, Tuple, Union
 
+import numpy as np
 import torch
-from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.logging import HistoryBuffer
+from packaging.version import Version
+
+__all__ = [
+    'HISTORY_BUFFER_METHODS', 'allow_mmengine_checkpoints',
+    'history_buffer_getattr', 'mmengine_checkpoint_globals'
+]
+
+#: The ``HistoryBuffer`` statistics methods that MMEngine pickles by
+#: reference (``HistoryBuffer._set_default_statistics``).
+HISTORY_BUFFER_METHODS = ('min', 'max', 'current', 'mean')
+
+# numpy 2 moved numpy.core to numpy._core; checkpoints written with numpy 1
+# name the old module, so both names are allowed.
+_NUMPY_CORE_NAMES = ('numpy.core.multiarray', 'numpy._core.multiarray')
+
+SafeGlobal = Union[Callable, Tuple[Callable, str]]
 
 
-def _real(path: str) -> str:
-    return osp.realpath(osp.expanduser(path))
+def history_buffer_getattr(obj, name: str):
+    """``getattr`` as MMEngine checkpoints use it, and nothing more.
 
+    Returns ``getattr(HistoryBuffer, name)`` for the statistics methods in
+    :data:`HISTORY_BUFFER_METHODS` and refuses every other object or
+    attribute: an unrestricted ``getattr`` would let a pickle reach any
+    attribute of any allowed object, and from there run code.
 
-def is_local_path(path: Optional[str]) -> bool:
-    """True for a local file path (not an URL or another MMEngine scheme)."""
-    return isinstance(path, str) and bool(path) and '://' not in path
-
-
-def model_checkpoint_paths(model_cfg) -> List[str]:
-    """Checkpoints a model config names: ``pretrained`` and ``init_cfg``'s
-    ``checkpoint`` entries, at any depth."""
-    found = []
-    if isinstance(model_cfg, dict):
-        for key, value in model_cfg.items():
-            if key in ('pretrained', 'checkpoint') and is_local_path(value):
-                found.append(value)
-            else:
-                found.extend(model_checkpoint_paths(value))
-    elif isinstance(model_cfg, (list, tuple)):
-        for item in model_cfg:
-            found.extend(model_checkpoint_paths(item))
-    return found
-
-
-@contextmanager
-def trusted_checkpoints(files: Iterable[Optional[str]] = (),
-                        dirs: Iterable[Optional[str]] = ()) -> Iterator[None]:
-    """Load the named local checkpoints with ``weights_only=False``.
-
-    Args:
-        files: Checkpoint files the user named (``load_from``, ``--resume``,
-            the test checkpoint, a model's ``pretrained`` / ``init_cfg``
-            checkpoints). None and non-local entries are skipped.
-        dirs: Folders whose checkpoints are trusted (the run's own work
-            dir, for auto-resume).
-
-    Example:
-        >>> with trusted_checkpoints(files=[cfg.load_from],
-        ...                          dirs=[cfg.work_dir]):
-        ...     runner.train()
+    Raises:
+        pickle.UnpicklingError: For any other object or attribute.
     """
-    trusted_files = {_real(f) for f in files if is_local_path(f)}
-    trusted_dirs = [_real(d) + os.sep for d in dirs if d]
-    original = CheckpointLoader._schemes['']
+    if obj is HistoryBuffer and name in HISTORY_BUFFER_METHODS:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'refusing getattr({obj!r}, {name!r}) while loading a checkpoint: '
+        'mmseg_ood allows getattr only for the statistics methods of '
+        "MMEngine's HistoryBuffer. If you trust this file, load it with "
+        'torch.load(..., weights_only=False).')
 
-    # MMEngine logs the loader's name from its 11th character on:
-    # "Loads checkpoint by trusted_local backend".
-    def load_from_trusted_local(filename, map_location=None):
-        real = _real(filename)
-        if real in trusted_files or any(
-                real.startswith(d) for d in trusted_dirs):
-            if not osp.isfile(real):
-                raise FileNotFoundError(f'Checkpoint {filename} not found.')
-            return torch.load(
-                real, map_location=map_location, weights_only=False)
-        return original(filename, map_location)
 
-    CheckpointLoader._schemes[''] = load_from_trusted_local
-    try:
-        yield
-    finally:
-        CheckpointLoader._schemes[''] = original
+def mmengine_checkpoint_globals() -> List[SafeGlobal]:
+    """The globals that MMEngine checkpoints hold besides tensors.
+
+    Returns:
+        list: Entries for ``torch.serialization.add_safe_globals``: classes
+        and ``(callable, 'module.name')`` pairs.
+    """
+    # numpy >= 2: numpy._core; numpy 1.x: numpy.core
+    multiarray = (np._core if hasattr(np, '_core') else np.core).multiarray
+    # dtype classes (numpy.dtypes.Float64DType, ...), numpy >= 1.25
+    dtype_classes = [
+        obj for _, obj in inspect.getmembers(getattr(np, 'dtypes', object))
+        if inspect.isclass(obj) and issubclass(obj, np.dtype)
+    ]
+    entries: List[SafeGlobal] = [
+        HistoryBuffer, np.ndarray, np.dtype, *dtype_classes,
+        (history_buffer_getattr, 'builtins.getattr')
+    ]
+    for module in _NUMPY_CORE_NAMES:
+        entries.append((multiarray._reconstruct, f'{module}._reconstruct'))
+        entries.append((multiarray.scalar, f'{module}.scalar'))
+    return entries
+
+
+def allow_mmengine_checkpoints() -> bool:
+    """Put :func:`mmengine_checkpoint_globals` on torch's allow-list.
+
+    Only torch >= 2.6 loads with ``weights_only=True`` by default; older
+    versions need (and get) nothing.
+
+    Returns:
+        bool: Whether the allow-list was extended.
+    """
+    if Version(torch.__version__.split('+')[0]) < Version('2.6'):
+        return False
+    torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
+    return True

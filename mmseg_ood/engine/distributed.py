@@ -11,14 +11,28 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config
 
-SYNC_BN_TYPES = ('SyncBN', 'MMSyncBN', 'nn.SyncBatchNorm')
+from ..utils.config_walk import is_type, resolve_type
+
+__all__ = [
+    'replace_sync_bn', 'setup_cpu_distributed', 'sync_bn_classes'
+]
+
+
+def sync_bn_classes() -> tuple:
+    """The synchronized BN layers: PyTorch's, and MMCV's ``MMSyncBN`` when
+    a full MMCV registers it."""
+    classes = [torch.nn.SyncBatchNorm]
+    mmcv_sync_bn = resolve_type('MMSyncBN')
+    if mmcv_sync_bn is not None:
+        classes.append(mmcv_sync_bn)
+    return tuple(classes)
 
 
 def replace_sync_bn(node):
     """Copy of a config node with every SyncBN norm layer turned into BN."""
     if isinstance(node, dict):
         node = {key: replace_sync_bn(value) for key, value in node.items()}
-        if node.get('type') in SYNC_BN_TYPES:
+        if is_type(node, sync_bn_classes()):
             node['type'] = 'BN'
         return node
     if isinstance(node, (list, tuple)):
@@ -41,10 +55,11 @@ def setup_cpu_distributed(cfg: Config) -> bool:
     if launcher == 'none' or torch.cuda.is_available():
         return False
     if launcher != 'pytorch':
-        raise RuntimeError(
+        raise ValueError(
             f'--launcher {launcher} needs CUDA GPUs on this machine; CPU '
-            'distributed runs use --launcher pytorch through torchrun '
-            '(tools/dist_train.sh, tools/dist_test.sh).')
+            'distributed runs use --launcher pytorch through torchrun, e.g. '
+            'torchrun --nproc_per_node=2 -m mmseg_ood.cli.train CONFIG '
+            '--launcher pytorch.')
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
     wrapper = dict(type='MMDistributedDataParallel', broadcast_buffers=False,

@@ -9,7 +9,8 @@ table at the end::
         fs_laf=dict(batch_size=1, ..., dataset=dict(type=...)),
         road_anomaly=dict(batch_size=1, ..., dataset=dict(type=...)))
     # one metric config for every set (its prefix becomes the set name) ...
-    val_evaluator = dict(type='AnomalyMetric', num_classes=19, blur=True)
+    val_evaluator = dict(type='AnomalyMetric', score=dict(
+        type='EnergyScore', num_classes=19))
     # ... or one per set, under the same names:
     # val_evaluator = dict(fs_laf=dict(...), road_anomaly=dict(...))
     default_hooks = dict(
@@ -23,22 +24,38 @@ changed from the command line:
 import copy
 from typing import Dict, List, Optional, Union
 
-from mmengine.evaluator import Evaluator
+from mmengine.dataset import DefaultSampler
 from mmengine.logging import MMLogger, print_log
 from mmengine.runner import TestLoop, ValLoop
-from mmengine.runner.loops import _parse_losses
 from mmseg.registry import LOOPS
 
 from ..evaluation.metrics.anomaly_metric import AnomalyMetric
-from ..evaluation.report import sets_table
+from ..evaluation.results import SetResult, sets_table
+from ..utils.config_walk import is_type
+
+__all__ = ['AnomalySetsTestLoop', 'AnomalySetsValLoop', 'set_configs']
 
 
 def _is_dataloader_cfg(cfg) -> bool:
     return isinstance(cfg, dict) and 'dataset' in cfg
 
 
-def _set_configs(dataloader, evaluator, stage: str) -> Dict[str, tuple]:
-    """Pair each named dataloader config with its evaluator config."""
+def set_configs(dataloader, evaluator, stage: str) -> Dict[str, tuple]:
+    """Pair each named dataloader config with its evaluator config.
+
+    The samplers of the sets do not pad: ``DefaultSampler`` gets
+    ``round_up=False``, so no image is counted twice by a streaming metric.
+
+    Args:
+        dataloader (dict): Named dataloader configs.
+        evaluator (dict | list): One metric config (or list) for every set,
+            or a dict of them named as the sets.
+        stage (str): ``'val'`` or ``'test'`` (for messages).
+
+    Returns:
+        dict: Set name -> (dataloader config, metric config with the set's
+        prefix).
+    """
     if (not isinstance(dataloader, dict) or _is_dataloader_cfg(dataloader)
             or not dataloader):
         raise TypeError(
@@ -70,89 +87,90 @@ def _set_configs(dataloader, evaluator, stage: str) -> Dict[str, tuple]:
             # several metrics per set keep apart by their own prefix
             own = metric.get('prefix')
             metric['prefix'] = f'{name}/{own}' if own else name
+        sampler = loader_cfg.get('sampler') or {}
+        if is_type(sampler, DefaultSampler):
+            # no padded duplicates: streaming metrics would count them
+            loader_cfg = dict(loader_cfg,
+                              sampler=dict(sampler, round_up=False))
         sets[name] = (loader_cfg, metric_cfg)
     return sets
 
 
+def _mean_losses(buffers: dict, stage: str) -> Dict[str, float]:
+    """Mean of each loss the model returned during evaluation, and their
+    sum as ``<stage>_loss`` (what MMEngine's own loops report)."""
+    means = {name: float(buffer.mean()) for name, buffer in buffers.items()}
+    means[f'{stage}_loss'] = sum(v for k, v in means.items() if 'loss' in k)
+    return means
+
+
 class _AnomalySetsMixin:
-    """Builds the sets and runs each through the parent loop's iteration
-    (``ValLoop.run_iter`` or ``TestLoop.run_iter``, by :attr:`stage`)."""
+    """Runs each set through the parent loop's iteration (``ValLoop.run_iter``
+    or ``TestLoop.run_iter``, by :attr:`stage`).
+
+    Every set is built by a plain MMEngine loop of the parent class (its
+    dataloader, seeded as MMEngine seeds it, and its evaluator with the
+    dataset's meta); this loop is constructed on the first set's.
+    """
 
     stage: str
+    plain_loop: type
 
     def __init__(self,
                  runner,
                  dataloader: Dict[str, dict],
                  evaluator: Union[dict, List[dict]],
                  fp16: bool = False) -> None:
-        self._runner = runner
-        self._build_sets(runner, dataloader, evaluator)
-        self.fp16 = fp16
-        # `val_loss` / `test_loss`, as the parent's run_iter expects
-        setattr(self, f'{self.stage}_loss', dict())
+        #: Set name -> the plain loop holding its dataloader and evaluator.
+        self.set_loops = {
+            name: self.plain_loop(runner, loader_cfg, metric_cfg, fp16)
+            for name, (loader_cfg, metric_cfg) in set_configs(
+                dataloader, evaluator, self.stage).items()
+        }
+        first = next(iter(self.set_loops.values()))
+        super().__init__(runner, first.dataloader, first.evaluator, fp16)
+        #: Results of the last run (rank 0), one per anomaly metric.
+        self.results: List[SetResult] = []
+        #: Name of the set being evaluated (for hooks), None in between.
+        self.current_set: Optional[str] = None
+
+    @property
+    def _losses(self) -> dict:
+        return getattr(self, f'{self.stage}_loss')
 
     def run(self) -> dict:
         """Evaluate every set; returns all sets' metrics."""
         self.runner.call_hook(f'before_{self.stage}')
         self.runner.call_hook(f'before_{self.stage}_epoch')
         self.runner.model.eval()
-        getattr(self, f'{self.stage}_loss').clear()
-        metrics = self._run_sets()
+        self._losses.clear()
+        metrics: dict = {}
+        self.results = []
+        for name, loop in self.set_loops.items():
+            self.current_set = name
+            self.dataloader, self.evaluator = loop.dataloader, loop.evaluator
+            dataset = self.dataloader.dataset
+            print_log(
+                f'Anomaly set {name!r}: {len(dataset)} images '
+                f'({type(dataset).__name__}, {dataset.data_root})',
+                logger='current')
+            for idx, data_batch in enumerate(self.dataloader):
+                self.run_iter(idx, data_batch)
+            metrics.update(self.evaluator.evaluate(len(dataset)))
+            self.results += self._set_results(name, dataset)
+        if self._losses:
+            metrics.update(_mean_losses(self._losses, self.stage))
+        if self.stage == 'val':
+            self._check_best_metrics(metrics)
+        self.current_set = None
+        rules = sorted({r.result.fpr_rule for r in self.results})
+        print_log(
+            f'anomaly sets (percent; FPR95 rule: {", ".join(rules)}):\n' +
+            sets_table(self.results).get_string(),
+            logger=MMLogger.get_current_instance())
         self.runner.call_hook(f'after_{self.stage}_epoch', metrics=metrics)
         self.runner.call_hook(f'after_{self.stage}')
         return metrics
-
-    def _build_sets(self, runner, dataloader, evaluator) -> None:
-        self.sets: Dict[str, tuple] = {}
-        diff_rank_seed = runner._randomness_cfg.get('diff_rank_seed', False)
-        for name, (loader_cfg, metric_cfg) in _set_configs(
-                dataloader, evaluator, self.stage).items():
-            sampler = loader_cfg.get('sampler') or {}
-            if sampler.get('type') in ('DefaultSampler',
-                                       'mmengine.DefaultSampler'):
-                # no padded duplicates: streaming metrics would count them
-                loader_cfg = dict(
-                    loader_cfg, sampler=dict(sampler, round_up=False))
-            loader = runner.build_dataloader(
-                loader_cfg, seed=runner.seed, diff_rank_seed=diff_rank_seed)
-            set_evaluator = runner.build_evaluator(metric_cfg)
-            set_evaluator.dataset_meta = loader.dataset.metainfo
-            self.sets[name] = (loader, set_evaluator)
-        #: Per anomaly metric of the last run (rank 0), keyed by metric
-        #: prefix: see :mod:`mmseg_ood.evaluation.report`.
-        self.summaries: Dict[str, dict] = {}
-        self.current_set: Optional[str] = None
-        self.dataloader, self.evaluator = next(iter(self.sets.values()))
-
-    def _run_sets(self) -> dict:
-        all_metrics: dict = {}
-        losses = getattr(self, f'{self.stage}_loss')
-        self.summaries = {}
-        for name, (loader, evaluator) in self.sets.items():
-            self.current_set = name
-            self.dataloader, self.evaluator = loader, evaluator
-            print_log(
-                f'Anomaly set {name!r}: {len(loader.dataset)} images '
-                f'({type(loader.dataset).__name__}, '
-                f'{loader.dataset.data_root})',
-                logger='current')
-            for idx, data_batch in enumerate(loader):
-                self.run_iter(idx, data_batch)
-            metrics = evaluator.evaluate(len(loader.dataset))
-            all_metrics.update(metrics)
-            self.summaries.update(self._summaries(name, loader, evaluator))
-        if losses:
-            all_metrics.update(_parse_losses(losses, self.stage))
-        if self.stage == 'val':
-            self._check_best_metrics(all_metrics)
-        self.current_set = None
-        rules = sorted(
-            {s.get('fpr_rule', '-') for s in self.summaries.values()})
-        print_log(
-            f'anomaly sets (percent; FPR95 rule: {", ".join(rules)}):\n' +
-            sets_table(self.summaries).get_string(),
-            logger=MMLogger.get_current_instance())
-        return all_metrics
 
     def _check_best_metrics(self, metrics: dict) -> None:
         """A set without values cannot choose the best checkpoint: say so
@@ -164,8 +182,8 @@ class _AnomalySetsMixin:
                     continue
                 name = key.split('/')[0]
                 reasons = [
-                    s['message'] for s in self.summaries.values()
-                    if s.get('set') == name and 'message' in s
+                    r.result.message for r in self.results
+                    if r.set == name and r.result.message
                 ]
                 raise ValueError(
                     f'The best checkpoint is chosen by {key!r} (save_best), '
@@ -175,24 +193,23 @@ class _AnomalySetsMixin:
                     '. Pick another key for default_hooks.checkpoint.'
                     'save_best or fix the set.')
 
-    @staticmethod
-    def _summaries(name: str, loader, evaluator: Evaluator) -> dict:
-        """One summary per anomaly metric of the set, keyed by its prefix."""
-        dataset = loader.dataset
-        facts = dict(
-            set=name,
-            dataset=type(dataset).__name__,
-            data_root=dataset.data_root,
-            num_images=len(dataset))
-        if dataset.metainfo.get('set_name'):
-            facts['set_name'] = dataset.metainfo['set_name']
-        if dataset.metainfo.get('set_version'):
-            facts['version'] = dataset.metainfo['set_version']
-        summaries = {}
-        for metric in evaluator.metrics:
-            if isinstance(metric, AnomalyMetric):
-                summaries[metric.prefix] = dict(facts, **metric.summary)
-        return summaries
+    def _set_results(self, name: str, dataset) -> List[SetResult]:
+        """One result per anomaly metric of the set's evaluator."""
+        facts = dataset.metainfo.get('anomaly_set') or {}
+        return [
+            SetResult(
+                key=metric.prefix,
+                set=name,
+                dataset=type(dataset).__name__,
+                data_root=dataset.data_root,
+                num_images=len(dataset),
+                result=metric.result,
+                benchmark=facts.get('benchmark'),
+                set_name=facts.get('name'),
+                version=facts.get('version'))
+            for metric in self.evaluator.metrics
+            if isinstance(metric, AnomalyMetric) and metric.result
+        ]
 
 
 @LOOPS.register_module()
@@ -207,6 +224,7 @@ class AnomalySetsValLoop(_AnomalySetsMixin, ValLoop):
         fp16 (bool): Validate under autocast. Defaults to False.
     """
     stage = 'val'
+    plain_loop = ValLoop
 
 
 @LOOPS.register_module()
@@ -221,3 +239,4 @@ class AnomalySetsTestLoop(_AnomalySetsMixin, TestLoop):
         fp16 (bool): Test under autocast. Defaults to False.
     """
     stage = 'test'
+    plain_loop = TestLoop

@@ -12,8 +12,9 @@ final version whose table reports ``prec_pred`` as PPV; paper: Chan et al.,
    (label 255), which are removed *before* labelling.
 3. Components: 8-connected components of the predicted mask and of the
    ground-truth anomaly mask (label 1).
-4. Size filters (anomaly track 500 / 100 px, obstacle track 50 / 10 px):
-   predicted components with fewer than ``min_pred_size`` pixels are dropped
+4. Size filters of the track
+   (:data:`~mmseg_ood.datasets.set_specs.SMIYC_TRACKS`): predicted
+   components with fewer than ``min_pred_size`` pixels are dropped
    (counted after the void removal); ground-truth components with fewer than
    ``min_gt_size`` pixels are turned into void, so they and every predicted
    pixel on them leave the evaluation. A predicted component that lay
@@ -40,12 +41,13 @@ final version whose table reports ``prec_pred`` as PPV; paper: Chan et al.,
 
 Where this module deliberately differs from that code:
 
-* The prediction is ``score >= threshold`` (the code: ``score > threshold``).
-  The code's threshold is a bin edge of a binned curve (768 percentile bins
-  per frame), so the two agree up to pixels lying exactly on an edge. Here
-  the threshold is an exact score from the exact curve, and ``>=`` keeps the
-  pixel mask whose F1 is the maximum, as METHOD.md asks ("at the best-F1
-  pixel threshold"). Pass ``np.nextafter(t, np.inf)`` to get ``>``.
+* The operating point is the exact best-F1 score of the exact pixel curve,
+  and the prediction is ``score >= threshold`` (the pixel mask whose F1 is
+  the maximum). The benchmark code thresholds at an edge of its binned
+  curve (384 quantiles of the anomaly and of the inlier scores per frame)
+  with ``score > threshold``, so its numbers can differ from these by more
+  than rounding, in particular on tied scores. Pass
+  ``np.nextafter(t, np.inf)`` to get ``>`` at an exact threshold.
 * The code marks the whole non-anomaly background void when it has fewer
   than ``min_gt_size`` pixels (its size loop includes label 0); that quirk,
   which only matters for images smaller than the filter, is not reproduced.
@@ -67,15 +69,18 @@ from typing import Dict, Iterable, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from ..utils.constants import (ANOMALY_EVAL_ANOMALY, ANOMALY_EVAL_INLIER,
-                               IGNORE_INDEX)
+from ..datasets.set_specs import SMIYC_TRACKS
+from ..utils.constants import (
+    ANOMALY_EVAL_ANOMALY,
+    ANOMALY_EVAL_INLIER,
+    IGNORE_INDEX,
+)
 from .functional import DegenerateSplitError, binary_curve
 
-#: Size filters of the two SegmentMeIfYouCan tracks (pixels).
-SMIYC_TRACKS = {
-    'anomaly': dict(min_pred_size=500, min_gt_size=100),
-    'obstacle': dict(min_pred_size=50, min_gt_size=10),
-}
+__all__ = [
+    'SMIYC_TAUS', 'ComponentStats', 'aggregate_component_stats',
+    'best_f1_threshold', 'component_metrics', 'image_component_stats'
+]
 
 #: The sIoU / PPV thresholds of the mean F1 (0.25, 0.30, ..., 0.75).
 SMIYC_TAUS = np.linspace(0.25, 0.75, 11)
@@ -303,7 +308,8 @@ def aggregate_component_stats(stats_list: Iterable[ComponentStats],
     if ppv.size == 0:
         warnings.warn(
             f'No predicted component survives the size filter in '
-            f'{len(stats_list)} images: PPV is reported as 0.0.')
+            f'{len(stats_list)} images: PPV is reported as 0.0.',
+            stacklevel=2)
     # Pooled over the split: TP/FN/FP summed over images, one F1 per tau.
     tp = (sIoU_gt[None, :] >= taus[:, None]).sum(axis=1)
     fn = sIoU_gt.size - tp
@@ -359,9 +365,10 @@ def component_metrics(score_maps: Sequence[np.ndarray],
             [np.asarray(lab)[v] == ANOMALY_EVAL_ANOMALY
              for lab, v in zip(label_maps, valid)])
         threshold = best_f1_threshold(*binary_curve(scores, anomaly))
+    sizes = SMIYC_TRACKS[track]
     stats = [
-        image_component_stats(s, lab, threshold, ignore_index=ignore_index,
-                              **SMIYC_TRACKS[track])
+        image_component_stats(s, lab, threshold, sizes.min_pred_size,
+                              sizes.min_gt_size, ignore_index=ignore_index)
         for s, lab in zip(score_maps, label_maps)
     ]
     result = aggregate_component_stats(stats, taus)

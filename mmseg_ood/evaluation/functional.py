@@ -37,6 +37,11 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
+__all__ = [
+    'FPR_RULES', 'DegenerateSplitError', 'anomaly_metrics', 'binary_curve',
+    'fpr_index', 'metrics_from_counts'
+]
+
 FPR_RULES = ('first', 'nearest', 'strict')
 
 # Pixels handled per step when splitting a score array by class, so that the

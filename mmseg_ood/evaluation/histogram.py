@@ -49,8 +49,18 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-from .functional import (_anomaly_mask_kind, _check_finite, _check_fpr_rule,
-                         _degenerate, fpr_index, metrics_from_counts)
+from .functional import (
+    _anomaly_mask_kind,
+    _check_finite,
+    _check_fpr_rule,
+    _degenerate,
+    fpr_index,
+    metrics_from_counts,
+)
+
+__all__ = [
+    'ScoreHistogram', 'bin_error_bounds'
+]
 
 # Pixels binned per step (keeps temporaries in cache and memory bounded).
 _CHUNK = 1 << 20

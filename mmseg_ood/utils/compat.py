@@ -2,11 +2,13 @@
 
 MMSeg 1.2.2 imports ``mmcv.ops`` unconditionally in a few modules, and
 ``mmcv.ops`` needs the compiled extension ``mmcv._ext`` that only the full
-``mmcv`` package ships. The models this project uses need none of those ops,
-so with ``mmcv-lite`` installed we register a light stand-in for
-``mmcv.ops``: it exposes the pure-PyTorch ``point_sample`` and, for every
-other op, a placeholder class that raises a clear error when it is used.
-With a compiled mmcv present nothing is changed.
+``mmcv`` distribution ships. The models this project uses need none of
+those ops, so when the installed distribution is ``mmcv-lite`` (and no full
+``mmcv``) we register a light stand-in for ``mmcv.ops``: it exposes the
+pure-PyTorch ``point_sample`` and, for every other op, a placeholder class
+that raises a clear error when it is used. A full MMCV is never touched,
+also when its extension is broken: MMCV's own import error then says what
+is wrong with it.
 """
 import importlib.metadata
 import importlib.util
@@ -16,16 +18,21 @@ import types
 
 from packaging.version import Version
 
+__all__ = [
+    'MMCV_MAX', 'MMCV_MIN', 'MMSEG_MAX', 'MMSEG_MIN', 'check_dependencies',
+    'install_mmcv_ops_stub', 'mmcv_lite_installed'
+]
+
 MMCV_MIN = '2.0.0rc4'
 MMCV_MAX = '2.2.0'
 MMSEG_MIN = '1.2.0'
 MMSEG_MAX = '2.0.0'
 
 _MMCV_HINT = (
-    "Install MMCV {min} <= version < {max}. For CPU-only use: "
+    f"Install MMCV {MMCV_MIN} <= version < {MMCV_MAX}. For CPU-only use: "
     "pip install 'mmcv-lite==2.1.0'. With a GPU, install a compiled mmcv "
     "built for your torch and CUDA, e.g. pip install -U openmim && "
-    "mim install 'mmcv>={min},<{max}'.").format(min=MMCV_MIN, max=MMCV_MAX)
+    f"mim install 'mmcv>={MMCV_MIN},<{MMCV_MAX}'.")
 
 
 def _installed_version(dist_names):
@@ -82,16 +89,25 @@ def _missing_op(name: str) -> type:
     return type(name, (), {'__new__': _raise, '__module__': 'mmcv.ops'})
 
 
+def mmcv_lite_installed() -> bool:
+    """Whether the MMCV in use is the ``mmcv-lite`` distribution.
+
+    True when ``mmcv-lite`` is installed and the full ``mmcv`` distribution
+    is not.
+    """
+    return (_installed_version(['mmcv-lite']) is not None
+            and _installed_version(['mmcv']) is None)
+
+
 def install_mmcv_ops_stub() -> bool:
-    """Register the ``mmcv.ops`` stand-in when compiled MMCV ops are missing.
+    """Register the ``mmcv.ops`` stand-in when mmcv-lite is installed.
 
     Returns:
-        bool: True if the stand-in was installed, False if compiled ops exist
-        (or ``mmcv.ops`` is already importable) and nothing was changed.
+        bool: True if the stand-in was installed; False with a full MMCV
+        (whatever the state of its compiled extension) or when ``mmcv.ops``
+        is already imported, where nothing is changed.
     """
-    if 'mmcv.ops' in sys.modules:
-        return False
-    if importlib.util.find_spec('mmcv._ext') is not None:
+    if 'mmcv.ops' in sys.modules or not mmcv_lite_installed():
         return False
     import mmcv
     ops = types.ModuleType('mmcv.ops')

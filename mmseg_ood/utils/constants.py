@@ -3,6 +3,13 @@
 Every other module imports these names; none repeats the numbers.
 """
 
+__all__ = [
+    'ANOMALY_EVAL_ANOMALY', 'ANOMALY_EVAL_INLIER', 'CITYSCAPES_CLASSES',
+    'CITYSCAPES_LABEL_IDS', 'COCO_EXCLUDED_CATEGORIES', 'COCO_MIN_IMAGE_SIZE',
+    'IGNORE_INDEX', 'IMAGE_SUFFIXES', 'OUTLIER_INDEX',
+    'PAPER_CITYSCAPES_PRIOR'
+]
+
 #: Label of pasted auxiliary-outlier pixels in training label maps.
 OUTLIER_INDEX = 254
 #: Label of void pixels in every label map (training and evaluation).

@@ -1,6 +1,7 @@
 """Atomic file and folder output: a killed process never leaves a truncated
 file or a half-written folder."""
 import glob
+import json
 import os
 import os.path as osp
 import shutil
@@ -8,6 +9,11 @@ import tempfile
 import uuid
 from contextlib import contextmanager
 from typing import Callable, Iterator, Optional
+
+__all__ = [
+    'FILE_MODE', 'PARTIAL_SUFFIX', 'atomic_output', 'atomic_output_dir',
+    'write_json'
+]
 
 #: Suffix of the temporary files; a killed run may leave such hidden files
 #: next to its outputs (``.<name>.<random>.partial``), never a truncated
@@ -131,3 +137,27 @@ def atomic_output_dir(
     finally:
         if osp.isdir(tmp):
             shutil.rmtree(tmp)
+
+
+def write_json(path: str, data, overwrite: bool = False) -> None:
+    """Write ``data`` as indented JSON, atomically; never replace an
+    existing file unless ``overwrite``.
+
+    Args:
+        path (str): The ``.json`` file.
+        data: JSON-serialisable content.
+        overwrite (bool): Replace an existing file.
+
+    Raises:
+        ValueError: If ``path`` does not end in ``.json``.
+        FileExistsError: If ``path`` exists and ``overwrite`` is False.
+    """
+    if not path.endswith('.json'):
+        raise ValueError(f'{path!r}: the file must end in .json.')
+    if osp.lexists(path) and not overwrite:
+        raise FileExistsError(f'{path} already exists; pass --overwrite to '
+                              'replace it, or choose another file.')
+    with atomic_output(path) as tmp:
+        with open(tmp, 'w', encoding='utf-8') as f:
+            json.dump(data, f, indent=1)
+            f.write('\n')

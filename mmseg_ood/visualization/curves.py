@@ -24,6 +24,11 @@ import numpy as np
 
 from ..utils.file_io import atomic_output
 
+__all__ = [
+    'DEFAULT_TOLERANCE', 'Counts', 'plot_curves', 'pr_points', 'roc_points',
+    'save_result_curves', 'thin_counts', 'thin_curve'
+]
+
 #: Curves are thinned to this resolution (axis units) before drawing: far
 #: below a pixel of the saved figure.
 DEFAULT_TOLERANCE = 1e-3
@@ -254,3 +259,33 @@ def _save_figure_atomic(fig, out_file: str) -> None:
     with atomic_output(out_file) as tmp:
         with open(tmp, 'wb') as f:
             fig.savefig(f, format='png')
+
+
+def save_result_curves(item, folder: str) -> str:
+    """Draw a set result's ROC/PR curves and keep their thinned counts.
+
+    Writes ``<folder>/<key>.png`` (``/`` in the key becomes ``_``) and
+    ``<key>.npz`` (``fps``, ``tps``: redraw them later beside other models
+    with :func:`plot_curves`).
+
+    Args:
+        item (SetResult): A result whose metric kept its curve
+            (``keep_curve=True``).
+        folder (str): Output folder (created).
+
+    Returns:
+        str: The files' path without suffix.
+    """
+    result = item.result
+    if result.curve is None:
+        raise ValueError(f'{item.key}: the metric kept no curve; evaluate '
+                         'with keep_curve=True (mmseg-ood-test --curves).')
+    stem = osp.join(folder, item.key.replace('/', '_'))
+    plot_curves({result.score_name: result.curve}, stem + '.png',
+                title=item.key, fpr_rule=result.fpr_rule,
+                metrics={result.score_name: result.metrics})
+    fps, tps = thin_counts(*result.curve)
+    with atomic_output(stem + '.npz') as tmp:
+        with open(tmp, 'wb') as f:
+            np.savez_compressed(f, fps=fps, tps=tps)
+    return stem

@@ -24,8 +24,14 @@ from typing import Iterable, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
-from ..utils.file_io import atomic_output
 from ..utils.constants import ANOMALY_EVAL_ANOMALY, IGNORE_INDEX
+from ..utils.file_io import atomic_output
+
+__all__ = [
+    'COLORBAR_WIDTH', 'CONTOUR_BGR', 'VOID_BGR', 'anomaly_boundary',
+    'anomaly_overlay', 'colorbar', 'colorize_scores', 'save_anomaly_overlay',
+    'score_range', 'void_hatching'
+]
 
 #: Colour (BGR) of the ground-truth anomaly outline.
 CONTOUR_BGR = (0, 255, 0)

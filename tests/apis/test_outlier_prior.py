@@ -1,5 +1,4 @@
 """Outlier prior estimation: counting, scenes, the demo model, the JSON."""
-import copy
 import json
 import os
 
@@ -10,17 +9,24 @@ from mmengine.config import Config
 from mmseg.registry import MODELS
 from scipy.special import softmax
 
-from mmseg_ood.apis.outlier_prior import (PastedScenes,
-                                          build_prior_dataloader,
-                                          count_outlier_predictions,
-                                          estimate_outlier_prior,
-                                          format_prior_table, prior_pipeline,
-                                          prior_record, save_prior,
-                                          with_uniform_loss_priors)
-from mmseg_ood.models.losses import (BalancedEnergyLoss, load_prior,
-                                     sharpen_prior)
-from mmseg_ood.utils.constants import (CITYSCAPES_CLASSES, IGNORE_INDEX,
-                                      OUTLIER_INDEX)
+from mmseg_ood.apis.outlier_prior import (
+    count_outlier_predictions,
+    estimate_outlier_prior,
+    format_prior_table,
+    prior_record,
+    save_prior,
+)
+from mmseg_ood.apis.scenes import build_scene_dataloader
+from mmseg_ood.models.losses import (
+    BalancedEnergyLoss,
+    load_prior,
+    sharpen_prior,
+)
+from mmseg_ood.utils.constants import (
+    CITYSCAPES_CLASSES,
+    IGNORE_INDEX,
+    OUTLIER_INDEX,
+)
 
 from ..conftest import demo_config
 
@@ -107,87 +113,6 @@ def demo_cfg():
     return Config.fromfile(demo_config(DEMO))
 
 
-def test_prior_pipeline_pastes_always_and_uses_test_geometry():
-    cfg = demo_cfg()
-    train = cfg.train_dataloader.dataset.pipeline
-    pipeline = prior_pipeline(train, [
-        dict(type='LoadImageFromFile'),
-        dict(type='Resize', scale=(512, 256), keep_ratio=True),
-        dict(type='LoadAnnotations'),
-        dict(type='PackSegInputs')
-    ])
-    assert [step['type'] for step in pipeline] == [
-        'LoadImageFromFile', 'LoadAnnotations', 'PasteCocoObjects', 'Resize',
-        'PackSegInputs'
-    ]
-    assert pipeline[2]['prob'] == 1.0
-    assert train[2]['prob'] == 0.5  # the config is not changed
-
-
-def test_prior_pipeline_needs_pasting_and_labels():
-    test = [dict(type='PackSegInputs')]
-    with pytest.raises(ValueError, match='has no PasteCocoObjects'):
-        prior_pipeline([dict(type='LoadImageFromFile'),
-                        dict(type='LoadAnnotations')], test)
-    with pytest.raises(ValueError, match='LoadAnnotations'):
-        prior_pipeline([
-            dict(type='LoadImageFromFile'),
-            dict(type='PasteCocoObjects', data_root='x')
-        ], test)
-
-
-def test_named_test_sets_must_share_the_test_geometry():
-    cfg = demo_cfg()
-    sets = [name for name, loader in cfg.test_dataloader.items()
-            if isinstance(loader, dict) and 'dataset' in loader]
-    assert len(sets) > 1  # the demo config evaluates several sets
-    dataset = cfg.test_dataloader[sets[1]].dataset
-    pipeline = copy.deepcopy(dataset.pipeline)
-    assert pipeline[1]['type'] == 'Resize'
-    pipeline[1]['scale'] = (256, 128)
-    dataset.pipeline = pipeline
-    with pytest.raises(ValueError, match='use different test pipelines'):
-        build_prior_dataloader(cfg)
-    cfg.test_dataloader = None
-    with pytest.raises(ValueError, match='no test_dataloader'):
-        build_prior_dataloader(cfg)
-
-
-def test_dataloader_scenes_are_seeded_per_scene(demo_cwd):
-    loader = build_prior_dataloader(demo_cfg(), num_samples=8, seed=5)
-    scenes = loader.dataset
-    frames = len(scenes.dataset)
-    assert len(scenes) == 8 and frames == 6
-    np_state = np.random.get_state()[1].copy()
-    forward = [scenes[i]['data_samples'] for i in range(8)]
-    backward = [scenes[i]['data_samples'] for i in reversed(range(8))][::-1]
-    # the global generator is left as it was
-    np.testing.assert_array_equal(np.random.get_state()[1], np_state)
-    for a, b in zip(forward, backward):
-        assert a.metainfo['img_path'] == b.metainfo['img_path']
-        assert torch.equal(a.gt_sem_seg.data, b.gt_sem_seg.data)
-        # pasting is forced on: every scene carries outlier pixels
-        assert (a.gt_sem_seg.data == OUT).any()
-    # scenes past the last frame reuse the frames with other pastes
-    assert forward[6].metainfo['img_path'] == forward[0].metainfo['img_path']
-    assert not torch.equal(forward[6].gt_sem_seg.data,
-                           forward[0].gt_sem_seg.data)
-    other_seed = build_prior_dataloader(demo_cfg(), num_samples=2, seed=6)
-    assert not torch.equal(other_seed.dataset[0]['data_samples'].gt_sem_seg
-                           .data, forward[0].gt_sem_seg.data)
-
-
-def test_pasted_scenes_rejects_bad_arguments():
-    with pytest.raises(ValueError, match='num_samples'):
-        PastedScenes([1, 2], num_samples=0)
-    with pytest.raises(ValueError, match='seed'):
-        PastedScenes([1, 2], seed=-1)
-    with pytest.raises(ValueError, match='empty'):
-        PastedScenes([])
-    with pytest.raises(IndexError):
-        PastedScenes([1, 2], num_samples=3)[3]
-
-
 def biased_demo_model(bias):
     """The demo segmentor whose decode head outputs ``bias`` everywhere."""
     model = MODELS.build(demo_cfg().model)
@@ -208,7 +133,8 @@ def test_a_model_biased_to_car_gives_a_car_prior(demo_cwd):
     bias = torch.zeros(19)
     bias[CAR], bias[0] = 2.0, 1.0
     model = biased_demo_model(bias)
-    loader = build_prior_dataloader(demo_cfg(), num_samples=3, batch_size=2)
+    loader = build_scene_dataloader(demo_cfg(), paste=True, num_samples=3,
+                                    batch_size=2)
     total = outlier_pixels(loader)
     assert total > 0
     counts = estimate_outlier_prior(
@@ -227,50 +153,6 @@ def test_a_model_biased_to_car_gives_a_car_prior(demo_cwd):
         str(CAR), 'car'
     ]
     assert model.training  # the model's mode is restored
-
-
-def test_uniform_loss_priors_reach_every_balanced_energy_loss():
-    model = dict(
-        type='EncoderDecoder',
-        decode_head=dict(loss_decode=[
-            dict(type='InlierCrossEntropyLoss'),
-            dict(type='BalancedEnergyLoss', prior='missing.json',
-                 num_classes=19),
-            dict(type='EnergyLoss', num_classes=19),
-        ]),
-        auxiliary_head=[
-            dict(loss_decode=dict(type='mmseg.BalancedEnergyLoss',
-                                  prior=[1, 2, 3])),
-            dict(loss_decode=(dict(type=BalancedEnergyLoss,
-                                   prior='cityscapes_paper'), )),
-        ],
-        # not a loss of ours: a 'prior' key elsewhere is left alone
-        data_preprocessor=dict(type='SegDataPreProcessor', prior='keep'))
-    before = copy.deepcopy(model)
-    out = with_uniform_loss_priors(model)
-    assert model == before  # the input is not changed
-    decode = out['decode_head']['loss_decode']
-    assert decode[0] == before['decode_head']['loss_decode'][0]
-    assert decode[1] == dict(type='BalancedEnergyLoss', prior='uniform',
-                             num_classes=19)
-    assert decode[2] == dict(type='EnergyLoss', num_classes=19)
-    aux = out['auxiliary_head']
-    assert aux[0]['loss_decode']['prior'] == 'uniform'
-    assert aux[1]['loss_decode'][0]['prior'] == 'uniform'
-    assert out['data_preprocessor']['prior'] == 'keep'
-
-
-def test_demo_model_builds_while_its_prior_file_is_missing(tmp_path):
-    cfg = Config.fromfile(demo_config(DEMO))
-    missing = str(tmp_path / 'not_yet.json')
-    cfg.model.decode_head.loss_decode[1].prior = missing
-    with pytest.raises(FileNotFoundError, match='not_yet.json'):
-        MODELS.build(cfg.model)
-    model = MODELS.build(with_uniform_loss_priors(cfg.model))
-    (loss, ) = [m for m in model.decode_head.loss_decode
-                if isinstance(m, BalancedEnergyLoss)]
-    assert loss.uniform_prior
-    assert cfg.model.decode_head.loss_decode[1].prior == missing
 
 
 def test_record_round_trips_through_the_loss(tmp_path):

@@ -9,13 +9,16 @@ from mmseg_ood.engine import replace_sync_bn, setup_cpu_distributed
 def test_replace_sync_bn_everywhere():
     model = dict(
         backbone=dict(norm_cfg=dict(type='SyncBN', requires_grad=True)),
-        heads=[dict(norm_cfg=dict(type='SyncBN')), dict(norm_cfg=None)],
-        other=dict(type='MMSyncBN'))
+        heads=[dict(norm_cfg=dict(type='mmseg.SyncBN')), dict(norm_cfg=None),
+               dict(norm_cfg=dict(type=torch.nn.SyncBatchNorm))],
+        other=dict(norm_cfg=dict(type='GN', num_groups=2)))
     converted = replace_sync_bn(model)
     assert converted['backbone']['norm_cfg'] == dict(type='BN',
                                                      requires_grad=True)
     assert converted['heads'][0]['norm_cfg']['type'] == 'BN'
-    assert converted['other']['type'] == 'BN'
+    assert converted['heads'][1]['norm_cfg'] is None
+    assert converted['heads'][2]['norm_cfg']['type'] == 'BN'
+    assert converted['other']['norm_cfg']['type'] == 'GN'
     assert model['backbone']['norm_cfg']['type'] == 'SyncBN'  # not modified
 
 
@@ -28,7 +31,7 @@ def test_setup_is_a_no_op_without_launcher():
 def test_slurm_without_cuda_names_the_cpu_way(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     cfg = Config(dict(launcher='slurm', model=dict()))
-    with pytest.raises(RuntimeError, match='--launcher pytorch'):
+    with pytest.raises(ValueError, match='--launcher pytorch'):
         setup_cpu_distributed(cfg)
 
 

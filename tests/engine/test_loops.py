@@ -1,31 +1,39 @@
 """Validation/test over several named anomaly sets in one run."""
 import copy
-from types import SimpleNamespace
+import shutil
 
+import cv2
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmseg_ood.engine.loops import _AnomalySetsMixin, _set_configs
+from mmseg_ood.engine.loops import set_configs
 
 from ..conftest import demo_config
 
-LOADER = dict(batch_size=1, dataset=dict(type='FishyscapesDataset'))
-METRIC = dict(type='AnomalyMetric', num_classes=19)
+LOADER = dict(batch_size=1, dataset=dict(type='AnomalyDataset'),
+              sampler=dict(type='DefaultSampler', shuffle=False))
+METRIC = dict(type='AnomalyMetric',
+              score=dict(type='EnergyScore', num_classes=19))
 
 
 def test_set_configs_share_one_metric_config_under_set_prefixes():
-    sets = _set_configs(dict(a=LOADER, b=LOADER), METRIC, 'test')
+    sets = set_configs(dict(a=LOADER, b=LOADER), METRIC, 'test')
     assert [m['prefix'] for _, m in sets.values()] == ['a', 'b']
     assert 'prefix' not in METRIC, 'the shared config is not modified'
+    # no padded duplicates: streaming metrics would count them
+    assert [c['sampler'] for c, _ in sets.values()] == [
+        dict(type='DefaultSampler', shuffle=False, round_up=False)] * 2
+    assert 'round_up' not in LOADER['sampler']
 
 
-def test_set_configs_nest_own_prefixes_and_take_per_set_configs():
+def test_set_configs_nest_own_prefixes_and_take_perset_configs():
     metrics = [dict(METRIC, prefix='energy'), dict(METRIC, prefix='ml')]
-    sets = _set_configs(dict(a=LOADER), metrics, 'val')
+    sets = set_configs(dict(a=LOADER), metrics, 'val')
     assert [m['prefix'] for m in sets['a'][1]] == ['a/energy', 'a/ml']
-    per_set = _set_configs(
+    per_set = set_configs(
         dict(a=LOADER, b=LOADER),
         dict(a=METRIC, b=dict(METRIC, components='anomaly')), 'test')
     assert per_set['b'][1]['components'] == 'anomaly'
@@ -39,7 +47,7 @@ def test_set_configs_nest_own_prefixes_and_take_per_set_configs():
 def test_set_configs_errors_say_what_is_expected(loader, evaluator, error,
                                                  words):
     with pytest.raises(error, match=None) as info:
-        _set_configs(loader, evaluator, 'test')
+        set_configs(loader, evaluator, 'test')
     assert words in str(info.value)
 
 
@@ -57,9 +65,11 @@ def demo_cfg(demo_cwd):
     for loader in cfg.test_dataloader.values():
         loader.num_workers = 0
     cfg.model.decode_head.loss_decode[1].prior = 'uniform'
+    cfg.test_evaluator = cfg.val_evaluator  # the energy score only
     return cfg
 
 
+@pytest.mark.slow
 def test_each_set_equals_mmengine_test_loop_on_that_set(demo_cfg, tmp_path):
     torch.manual_seed(0)
     runner = _runner(demo_cfg, tmp_path / 'sets')
@@ -75,12 +85,18 @@ def test_each_set_equals_mmengine_test_loop_on_that_set(demo_cfg, tmp_path):
         for key in ('sIoU_gt', 'PPV', 'mean_F1')
     }
     assert set(metrics) == expected
-    summaries = runner.test_loop.summaries
+    results = runner.test_loop.results
     # no padded duplicates (streaming metrics would count them twice)
-    for loader, _ in runner.test_loop.sets.values():
-        assert loader.sampler.round_up is False
-    assert list(summaries) == list(demo_cfg.test_dataloader)
-    assert summaries['road_anomaly']['dataset'] == 'RoadAnomalyDataset'
+    for loop in runner.test_loop.set_loops.values():
+        assert loop.dataloader.sampler.round_up is False
+    assert [r.key for r in results] == list(demo_cfg.test_dataloader)
+    road = results[2]
+    assert (road.set, road.benchmark, road.num_images) == (
+        'road_anomaly', 'road_anomaly', 2)
+    assert {f'road_anomaly/{k}': v
+            for k, v in road.result.metrics.items()} == {
+                k: v for k, v in metrics.items()
+                if k.startswith('road_anomaly/')}
     for name, loader in demo_cfg.test_dataloader.items():
         single = copy.deepcopy(demo_cfg)
         single.test_dataloader = loader
@@ -93,21 +109,25 @@ def test_each_set_equals_mmengine_test_loop_on_that_set(demo_cfg, tmp_path):
             assert metrics[key] == pytest.approx(value, abs=1e-9), key
 
 
-def test_save_best_on_a_set_without_values_says_why():
-    loop = SimpleNamespace(
-        stage='val',
-        runner=SimpleNamespace(
-            hooks=[SimpleNamespace(key_indicators=['fs_laf/AP'])]),
-        summaries={
-            'fs_laf': dict(set='fs_laf', message='The split holds 0 '
-                           'anomaly pixels among 10 valid pixels')
-        })
+@pytest.mark.slow
+def test_save_best_on_a_set_without_values_says_why(demo_cfg, tmp_path):
+    root = tmp_path / 'no_anomaly'
+    shutil.copytree(demo_cfg.anomaly_sets.fs_laf.dataset.data_root, root)
+    for path in (root / 'labels').iterdir():  # anomaly pixels -> inlier
+        label = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        cv2.imwrite(str(path), np.where(label == 1, 0, label))
+    cfg = copy.deepcopy(demo_cfg)
+    cfg.val_dataloader.fs_laf.dataset.data_root = str(root)
+    cfg.val_dataloader.fs_laf.num_workers = 0
+    cfg.default_hooks.checkpoint.save_best = 'fs_laf/AP'
+    runner = _runner(cfg, tmp_path / 'val')
+    runner.call_hook('before_run')  # CheckpointHook learns its key
     with pytest.raises(ValueError, match='0 anomaly pixels') as info:
-        _AnomalySetsMixin._check_best_metrics(loop, {'road/AP': 50.0})
+        runner.val()
     assert "'fs_laf/AP' (save_best)" in str(info.value)
-    _AnomalySetsMixin._check_best_metrics(loop, {'fs_laf/AP': 50.0})
 
 
+@pytest.mark.slow
 def test_validation_covers_several_sets_with_per_set_names(demo_cfg,
                                                            tmp_path):
     cfg = copy.deepcopy(demo_cfg)
@@ -116,11 +136,17 @@ def test_validation_covers_several_sets_with_per_set_names(demo_cfg,
         road_anomaly=cfg.anomaly_sets.road_anomaly)
     for loader in cfg.val_dataloader.values():
         loader.num_workers = 0
+    torch.manual_seed(0)
     runner = _runner(cfg, tmp_path / 'val')
     metrics = runner.val()
-    for name in ('fs_laf', 'road_anomaly'):
-        for key in ('AUROC', 'AP', 'FPR95'):
-            assert 0 <= metrics[f'{name}/{key}'] <= 100
+    # the same sets through the test loop give the same numbers
+    cfg.test_dataloader = cfg.val_dataloader
+    torch.manual_seed(0)
+    tested = _runner(cfg, tmp_path / 'test').test()
+    assert metrics == tested
+    assert set(metrics) == {f'{name}/{key}'
+                            for name in ('fs_laf', 'road_anomaly')
+                            for key in ('AUROC', 'AP', 'FPR95')}
     log = open(runner.logger.log_file).read()
     assert 'fs_laf/AP' in log and 'road_anomaly/AP' in log
     assert "Anomaly set 'road_anomaly': 2 images" in log

@@ -8,8 +8,11 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from mmseg_ood.engine.hooks import (OutlierLabelError, OutlierLabelGuardHook,
-                                    find_outlier_unaware_losses)
+from mmseg_ood.engine.hooks import (
+    OutlierLabelError,
+    OutlierLabelGuardHook,
+    find_outlier_unaware_losses,
+)
 
 from ..conftest import CONFIG_DIR
 

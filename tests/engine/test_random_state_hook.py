@@ -5,10 +5,12 @@ import numpy as np
 import torch
 from mmengine.hooks import CheckpointHook
 
-from mmseg_ood.engine.hooks.random_state_hook import (RandomStateHook,
-                                                      _RestoreBeforeFetch,
-                                                      get_random_state,
-                                                      set_random_state)
+from mmseg_ood.engine.hooks.random_state_hook import (
+    RandomStateHook,
+    get_random_state,
+    set_random_state,
+)
+from mmseg_ood.engine.mmengine_internals import restore_before_fetch
 
 
 def draws():
@@ -46,7 +48,7 @@ def test_restore_happens_after_the_skipped_batches():
 
     loop = FakeLoop(batches())
     original = loop.dataloader_iterator
-    loop.dataloader_iterator = _RestoreBeforeFetch(loop, original, 2, state)
+    assert restore_before_fetch(loop, 2, lambda: set_random_state(state))
     next(loop.dataloader_iterator)
     next(loop.dataloader_iterator)
     assert loop.dataloader_iterator is not original

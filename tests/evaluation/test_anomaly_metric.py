@@ -5,7 +5,9 @@ import torch
 from mmseg.registry import METRICS
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-from mmseg_ood.models.scores import anomaly_score
+from mmseg_ood.models.scores import PAPER_BLUR, build_anomaly_score
+
+ENERGY = dict(type='EnergyScore', num_classes=19)
 
 
 def make_samples(seed=0, n=3, shape=(20, 30), channels=20):
@@ -25,11 +27,11 @@ def make_samples(seed=0, n=3, shape=(20, 30), channels=20):
     return samples
 
 
-def sklearn_reference(samples, num_classes, score_type='energy', blur=False):
+def sklearn_reference(samples, score_cfg):
+    score_fn = build_anomaly_score(score_cfg)
     scores, labels = [], []
     for s in samples:
-        score = anomaly_score(s['seg_logits']['data'][None], score_type,
-                              num_classes=num_classes, blur=blur)[0].numpy()
+        score = score_fn(s['seg_logits']['data'][None])[0].numpy()
         label = s['gt_sem_seg']['data'][0].numpy()
         valid = label != 255
         scores.append(score[valid])
@@ -42,27 +44,30 @@ def sklearn_reference(samples, num_classes, score_type='energy', blur=False):
         FPR95=100 * fpr[np.flatnonzero(tpr >= 0.95)[0]])
 
 
-@pytest.mark.parametrize('score_type,blur', [('energy', False),
-                                             ('energy', True),
-                                             ('max_logit', False),
-                                             ('entropy', False)])
-def test_equal_to_sklearn_pooled_over_images(score_type, blur):
+@pytest.mark.parametrize('score', [
+    ENERGY,
+    dict(ENERGY, blur=PAPER_BLUR),
+    dict(type='MaxLogitScore', num_classes=19),
+    dict(type='EntropyScore', num_classes=19),
+])
+def test_equal_to_sklearn_pooled_over_images(score):
     samples = make_samples()
     metric = METRICS.build(
-        dict(type='AnomalyMetric', score_type=score_type, num_classes=19,
-             blur=blur, prefix='fs_laf'))
+        dict(type='AnomalyMetric', score=score, prefix='fs_laf'))
     metric.dataset_meta = dict(classes=('inlier', 'anomaly'))
     metric.process({}, samples[:2])
     metric.process({}, samples[2:])
     result = metric.evaluate(len(samples))
-    expected = sklearn_reference(samples, 19, score_type, blur)
+    expected = sklearn_reference(samples, score)
+    assert set(result) == {f'fs_laf/{key}' for key in expected}
     for key, value in expected.items():
         assert abs(result[f'fs_laf/{key}'] - value) < 1e-6 * 100
+    assert metric.result.score == build_anomaly_score(score).settings()
 
 
 def test_keeps_only_valid_pixels_not_logits():
     samples = make_samples(n=1)
-    metric = METRICS.build(dict(type='AnomalyMetric'))
+    metric = METRICS.build(dict(type='AnomalyMetric', score=ENERGY))
     metric.process({}, samples)
     scores, labels = metric.results[0]
     valid = int((samples[0]['gt_sem_seg']['data'] != 255).sum())
@@ -73,7 +78,7 @@ def test_keeps_only_valid_pixels_not_logits():
 def test_errors_name_the_image():
     samples = make_samples(n=1)
     samples[0]['gt_sem_seg']['data'][0, 5, 5] = 7
-    metric = METRICS.build(dict(type='AnomalyMetric'))
+    metric = METRICS.build(dict(type='AnomalyMetric', score=ENERGY))
     with pytest.raises(ValueError, match=r'img_0.png: label values \[7\]'):
         metric.process({}, samples)
     samples = make_samples(n=1)
@@ -81,10 +86,18 @@ def test_errors_name_the_image():
                                                    dtype=torch.long)
     with pytest.raises(ValueError, match='LoadAnnotations after'):
         metric.process({}, samples)
-    with pytest.raises(ValueError, match='score_type'):
-        METRICS.build(dict(type='AnomalyMetric', score_type='odin'))
+    with pytest.raises(ValueError, match="Unknown anomaly score type 'Odin'"):
+        METRICS.build(dict(type='AnomalyMetric',
+                           score=dict(type='Odin', num_classes=19)))
+    with pytest.raises(TypeError, match="required positional argument: "
+                       "'score'"):
+        METRICS.build(dict(type='AnomalyMetric'))
+    with pytest.raises(ValueError, match='needs num_classes'):
+        METRICS.build(dict(type='AnomalyMetric',
+                           score=dict(type='EnergyScore', num_classes=None)))
     with pytest.raises(TypeError, match='fpr_rules'):
-        METRICS.build(dict(type='AnomalyMetric', fpr_rules='nearest'))
+        METRICS.build(dict(type='AnomalyMetric', score=ENERGY,
+                           fpr_rules='nearest'))
     samples = make_samples(n=1)
     del samples[0]['seg_logits']
     with pytest.raises(KeyError, match='without --tta'):
@@ -92,7 +105,7 @@ def test_errors_name_the_image():
 
 
 def evaluate(samples, dataset_meta=None, **kwargs):
-    metric = METRICS.build(dict(type='AnomalyMetric', num_classes=19,
+    metric = METRICS.build(dict(type='AnomalyMetric', score=ENERGY,
                                 **kwargs))
     metric.dataset_meta = dataset_meta or {}
     metric.process({}, samples)
@@ -106,7 +119,7 @@ def test_histogram_mode_is_within_its_bound_of_exact():
                                                                    None]
     _, exact = evaluate(samples)
     metric, hist = evaluate(samples, mode='histogram')
-    assert len(metric.results) == 0 and metric.summary['mode'] == 'histogram'
+    assert len(metric.results) == 0 and metric.result.mode == 'histogram'
     assert abs(hist['AP'] - exact['AP']) <= hist['AP_error_bound'] + 1e-9
     assert hist['AP_error_bound'] < 0.5
     assert hist['AUROC'] == pytest.approx(exact['AUROC'], abs=0.5)
@@ -120,7 +133,7 @@ def test_a_set_without_anomaly_pixels_says_so(caplog):
     for mode in ('exact', 'histogram'):
         metric, result = evaluate(samples, mode=mode, prefix='empty')
         assert result == {}
-        assert '0 anomaly pixels' in metric.summary['message']
+        assert '0 anomaly pixels' in metric.result.message
 
 
 def _blob_samples():
@@ -140,19 +153,23 @@ def _blob_samples():
     return samples
 
 
-@pytest.mark.parametrize('track', ['anomaly', 'obstacle'])
-def test_component_metrics_follow_the_dataset_track(track):
+@pytest.mark.parametrize('benchmark, track', [('smiyc_anomaly', 'anomaly'),
+                                              ('smiyc_obstacle', 'obstacle'),
+                                              ('laf_noknown', 'obstacle')])
+def test_component_metrics_follow_the_benchmark_track(benchmark, track):
     metric, result = evaluate(
-        _blob_samples(), dataset_meta=dict(component_track=track))
-    assert metric.summary['components'] == track
+        _blob_samples(),
+        dataset_meta=dict(anomaly_set=dict(benchmark=benchmark)))
+    assert metric.result.components == track
     for key in ('sIoU_gt', 'PPV', 'mean_F1', 'AP', 'AUROC'):
         assert result[key] == pytest.approx(100.0), key
     # other sets get no component columns; a histogram cannot give them
-    _, plain = evaluate(_blob_samples())
-    assert 'sIoU_gt' not in plain
+    _, plain = evaluate(_blob_samples(),
+                        dataset_meta=dict(anomaly_set=dict(benchmark='fs_laf')))
+    assert set(plain) == {'AUROC', 'AP', 'FPR95'}
     with pytest.raises(ValueError, match="mode='exact'"):
-        METRICS.build(dict(type='AnomalyMetric', mode='histogram',
-                           components=track))
+        METRICS.build(dict(type='AnomalyMetric', score=ENERGY,
+                           mode='histogram', components=track))
 
 
 def test_component_metrics_drop_blobs_below_the_track_size():
@@ -165,7 +182,7 @@ def test_component_metrics_drop_blobs_below_the_track_size():
         sample['seg_logits']['data'][0][label == 1] = -5.0
     metric, result = evaluate(samples, components='anomaly')  # min GT 100
     assert 'sIoU_gt' not in result and result['AP'] == pytest.approx(100)
-    assert 'no component metrics' in metric.summary['message']
+    assert 'no component metrics' in metric.result.message
     _, result = evaluate(samples, components='obstacle')  # min GT 10
     assert result['sIoU_gt'] == pytest.approx(100.0)
 
@@ -190,5 +207,5 @@ def test_component_metrics_of_an_imperfect_prediction_by_hand():
     assert result['PPV'] == pytest.approx(50.0)
     assert result['mean_F1'] == pytest.approx(200 / 3)
     # the medium score is the best-F1 threshold: the energy of zero logits
-    assert metric.summary['component_threshold'] == pytest.approx(
+    assert metric.result.component_threshold == pytest.approx(
         -torch.logsumexp(torch.zeros(19), 0).item(), abs=1e-5)

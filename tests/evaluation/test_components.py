@@ -4,12 +4,15 @@ import pytest
 from scipy import ndimage
 from sklearn.metrics import precision_recall_curve
 
-from mmseg_ood.evaluation.components import (SMIYC_TAUS, SMIYC_TRACKS,
-                                             ComponentStats,
-                                             aggregate_component_stats,
-                                             best_f1_threshold,
-                                             component_metrics,
-                                             image_component_stats)
+from mmseg_ood.datasets.set_specs import SMIYC_TRACKS
+from mmseg_ood.evaluation.components import (
+    SMIYC_TAUS,
+    ComponentStats,
+    aggregate_component_stats,
+    best_f1_threshold,
+    component_metrics,
+    image_component_stats,
+)
 
 VOID = 255
 
@@ -20,11 +23,7 @@ def stats_of(label, pred, min_pred=1, min_gt=1):
                                  min_pred_size=min_pred, min_gt_size=min_gt)
 
 
-def test_tracks_and_taus():
-    assert SMIYC_TRACKS['anomaly'] == dict(min_pred_size=500,
-                                           min_gt_size=100)
-    assert SMIYC_TRACKS['obstacle'] == dict(min_pred_size=50,
-                                            min_gt_size=10)
+def test_taus():
     np.testing.assert_allclose(SMIYC_TAUS, np.arange(25, 80, 5) / 100)
 
 
@@ -116,12 +115,12 @@ def test_size_filters_at_the_boundary():
     pred[40:60, 0:25] = 1  # 500 px on inliers: kept, PPV 0
     pred[40:60, 40:65] = 1
     pred[59, 64] = 0  # 499 px: dropped
-    s = stats_of(label, pred, f['min_pred_size'], f['min_gt_size'])
+    s = stats_of(label, pred, f.min_pred_size, f.min_gt_size)
     np.testing.assert_array_equal(s.sIoU_gt, [0.0])
     np.testing.assert_array_equal(s.ppv, [0.0])
     # On the obstacle track (50 / 10) all four blobs are kept.
     f = SMIYC_TRACKS['obstacle']
-    s = stats_of(label, pred, f['min_pred_size'], f['min_gt_size'])
+    s = stats_of(label, pred, f.min_pred_size, f.min_gt_size)
     assert (s.num_gt, s.num_pred) == (2, 2)
 
 

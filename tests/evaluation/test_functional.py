@@ -3,9 +3,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-from mmseg_ood.evaluation.functional import (FPR_RULES, DegenerateSplitError,
-                                             anomaly_metrics, binary_curve,
-                                             metrics_from_counts)
+from mmseg_ood.evaluation.functional import (
+    FPR_RULES,
+    DegenerateSplitError,
+    anomaly_metrics,
+    binary_curve,
+    metrics_from_counts,
+)
 
 
 def sklearn_reference(scores, labels, tpr_target=0.95):

@@ -5,10 +5,18 @@ import numpy as np
 import pytest
 import torch
 
-from mmseg_ood.evaluation.functional import (FPR_RULES, DegenerateSplitError,
-                                             anomaly_metrics, binary_curve)
-from mmseg_ood.evaluation.histogram import (ScoreHistogram, _harmonic_sum,
-                                            _tie_excess, bin_error_bounds)
+from mmseg_ood.evaluation.functional import (
+    FPR_RULES,
+    DegenerateSplitError,
+    anomaly_metrics,
+    binary_curve,
+)
+from mmseg_ood.evaluation.histogram import (
+    ScoreHistogram,
+    _harmonic_sum,
+    _tie_excess,
+    bin_error_bounds,
+)
 
 
 def energy_like(num_pixels, seed, blur=False):

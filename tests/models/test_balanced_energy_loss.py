@@ -17,7 +17,8 @@ VOID = 255
 
 def reference_loss(logits, label, prior, *, k, alpha, gamma1, gamma2, m_in,
                    m_out, temperature, factor, sparse_w, smooth_w):
-    """Pixel-by-pixel float64 re-computation of METHOD.md section 3."""
+    """Pixel-by-pixel float64 re-computation of the paper's loss (Choi et
+    al., CVPR 2023, section 3, with the public code's segmentation terms)."""
     logits = np.asarray(logits, dtype=np.float64)[:, :k]
     label = np.asarray(label)
     prior = np.asarray(prior, dtype=np.float64)
@@ -174,13 +175,24 @@ def test_energy_loss_is_alpha0_uniform_prior():
     assert energy_loss.loss_name == 'loss_energy'
 
 
-def test_balanced_differs_from_energy_where_prior_is_not_uniform():
+def test_balanced_and_energy_on_outliers_equal_their_references():
+    # all pixels outliers: the balanced margin m_out + alpha Z_g1 and the
+    # Z_g2 weights make it differ from the energy loss by exactly what the
+    # reference computes for each
     gen = torch.Generator().manual_seed(1)
     logits = torch.randn(1, 19, 8, 8, generator=gen)
     label = torch.full((1, 8, 8), OUT)
-    balanced = BalancedEnergyLoss(prior='cityscapes_paper')
-    assert balanced(logits, label).item() != pytest.approx(
-        EnergyLoss()(logits, label).item(), rel=1e-3)
+    common = dict(k=19, gamma1=3.0, gamma2=3.0, m_in=-12.0, m_out=-6.0,
+                  temperature=1.0, factor=0.5, sparse_w=5e-4,
+                  smooth_w=3e-6)
+    balanced = reference_loss(logits, label, PAPER_CITYSCAPES_PRIOR,
+                              alpha=5.0, **common)
+    energy = reference_loss(logits, label, [1.0] * 19, alpha=0.0, **common)
+    assert abs(balanced - energy) > 1e-2 * abs(energy)
+    assert BalancedEnergyLoss(prior='cityscapes_paper')(
+        logits, label).item() == pytest.approx(0.1 * balanced, rel=1e-5)
+    assert EnergyLoss()(logits, label).item() == pytest.approx(
+        0.1 * energy, rel=1e-5)
 
 
 def test_gradients_finite_and_edge_batches():

@@ -5,8 +5,12 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-from mmseg_ood.visualization import (plot_curves, pr_points, roc_points,
-                                     thin_curve)
+from mmseg_ood.visualization import (
+    plot_curves,
+    pr_points,
+    roc_points,
+    thin_curve,
+)
 
 
 def scored_pixels(num=200_000, shift=1.5, seed=0):

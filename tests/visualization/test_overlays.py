@@ -3,9 +3,13 @@ import cv2
 import numpy as np
 import pytest
 
-from mmseg_ood.visualization import (anomaly_boundary, anomaly_overlay,
-                                     save_anomaly_overlay, score_range,
-                                     void_hatching)
+from mmseg_ood.visualization import (
+    anomaly_boundary,
+    anomaly_overlay,
+    save_anomaly_overlay,
+    score_range,
+    void_hatching,
+)
 from mmseg_ood.visualization.overlays import COLORBAR_WIDTH, VOID_BGR
 
 H, W = 40, 60

@@ -1,92 +1,9 @@
 """Prepare the Fishyscapes validation sets from their public releases.
 
-Usage (from the repository root)::
-
-    # FS Lost & Found val: the label archive + Lost & Found leftImg8bit
-    python tools/dataset_converters/fishyscapes.py laf \\
-        data/raw/fishyscapes_lostandfound.zip data/raw/lost_and_found \\
-        data/fishyscapes/LostAndFound
-
-    # FS Static val: an overlay archive (its version!) + Cityscapes val
-    python tools/dataset_converters/fishyscapes.py static \\
-        data/raw/fs_val_v3.zip data/cityscapes data/fishyscapes/Static \\
-        --version v3
-
-Both write ``original/*.png``, ``labels/*.png`` (0 inlier, 1 anomaly, 255
-void) and ``DATASET.json`` (set, Static version, sources). No TensorFlow
-needed. Archives may be given as .zip or extracted folders. See
-``mmseg_ood/datasets/converters/fishyscapes.py`` for the formats.
+The command ``mmseg-ood-convert-fishyscapes``, under MMSeg's script name; see
+:mod:`mmseg_ood.cli.convert_fishyscapes` for its arguments and examples.
 """
-import argparse
-import os.path as osp
-import sys
-
-from mmseg_ood.datasets.converters import (FS_STATIC_VERSIONS,
-                                           DatasetLayoutError,
-                                           LabelValueError,
-                                           convert_fs_lost_and_found,
-                                           convert_fs_static)
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Build the processed Fishyscapes validation sets '
-        '(original/ + labels/) from the public releases.')
-    sub = parser.add_subparsers(dest='set', required=True)
-    laf = sub.add_parser(
-        'laf', help='FS Lost & Found val (100 frames)',
-        description='FS Lost & Found val from fishyscapes_lostandfound.zip '
-        'and the Lost & Found leftImg8bit frames.')
-    laf.add_argument('labels', help='fishyscapes_lostandfound.zip or its '
-                     'extracted folder (NNNN_<id>_labels.png)')
-    laf.add_argument('lost_and_found', help='Lost & Found root holding '
-                     'leftImg8bit/{train,test}/<scene>/')
-    laf.add_argument('out_dir', help='output folder, e.g. '
-                     'data/fishyscapes/LostAndFound')
-    static = sub.add_parser(
-        'static', help='FS Static val (30 frames), versions v1/v2/v3',
-        description='FS Static val from an fs_val_v<N>.zip overlay archive '
-        'and the Cityscapes val frames.')
-    static.add_argument('overlays', help='fs_val_v1.zip / fs_val_v2.zip / '
-                        'fs_val_v3.zip or its extracted folder')
-    static.add_argument('cityscapes', help='Cityscapes root holding '
-                        'leftImg8bit/val/<city>/')
-    static.add_argument('out_dir', help='output folder, e.g. '
-                        'data/fishyscapes/Static')
-    static.add_argument(
-        '--version', required=True, choices=sorted(FS_STATIC_VERSIONS),
-        help='version of the overlay archive; the versions give different '
-        'numbers, so it is recorded in DATASET.json')
-    for p in (laf, static):
-        p.add_argument('--overwrite', action='store_true',
-                       help='replace an earlier output of this converter')
-        p.add_argument('--no-progress', action='store_true',
-                       help='do not show a progress bar')
-    return parser.parse_args(argv)
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    try:
-        if args.set == 'laf':
-            record = convert_fs_lost_and_found(
-                args.labels, args.lost_and_found, args.out_dir,
-                overwrite=args.overwrite,
-                show_progress=not args.no_progress)
-        else:
-            record = convert_fs_static(
-                args.overlays, args.cityscapes, args.out_dir, args.version,
-                overwrite=args.overwrite,
-                show_progress=not args.no_progress)
-    except (DatasetLayoutError, LabelValueError, FileExistsError,
-            ValueError) as exc:
-        sys.exit(f'{osp.basename(__file__)}: error: {exc}')
-    version = f' ({record["version"]})' if record.get('version') else ''
-    print(f'{record["name"]}{version}: {record["num_images"]} images '
-          f'written to {args.out_dir}')
-    print('Use it in a config with:')
-    print(f"    dict(type='FishyscapesDataset', data_root={args.out_dir!r})")
-
+from mmseg_ood.cli.convert_fishyscapes import main
 
 if __name__ == '__main__':
     main()

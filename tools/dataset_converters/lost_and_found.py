@@ -1,60 +1,10 @@
 """Prepare Lost & Found testNoKnown (SegmentMeIfYouCan) from Lost & Found.
 
-Usage (from the repository root)::
-
-    python tools/dataset_converters/lost_and_found.py \\
-        data/raw/lost_and_found data/smiyc/LostAndFound-testNoKnown
-
-reads ``leftImg8bit/test`` and ``gtCoarse/test`` of the Lost & Found
-release, selects the 1043 testNoKnown frames as the SegmentMeIfYouCan
-benchmark does, maps the label ids (1 -> 0 road, 2..200 -> 1 obstacle,
-other -> 255) and writes ``original/``, ``labels/`` and ``DATASET.json``
-(which also lists the dropped frames and why).
+The command ``mmseg-ood-convert-lost-and-found``, under MMSeg's script
+name; see :mod:`mmseg_ood.cli.convert_lost_and_found` for its arguments and
+examples.
 """
-import argparse
-import os.path as osp
-import sys
-
-from mmseg_ood.datasets.converters import (DatasetLayoutError,
-                                           LabelValueError,
-                                           convert_laf_test_no_known)
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Build Lost & Found testNoKnown (original/ + labels/) '
-        'from the Lost & Found release.')
-    parser.add_argument('lost_and_found', help='Lost & Found root holding '
-                        'leftImg8bit/test and gtCoarse/test')
-    parser.add_argument('out_dir', help='output folder, e.g. '
-                        'data/smiyc/LostAndFound-testNoKnown')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='replace an earlier output of this converter')
-    parser.add_argument('--no-progress', action='store_true',
-                        help='do not show a progress bar')
-    return parser.parse_args(argv)
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    try:
-        record = convert_laf_test_no_known(
-            args.lost_and_found, args.out_dir, overwrite=args.overwrite,
-            show_progress=not args.no_progress)
-    except (DatasetLayoutError, LabelValueError, FileExistsError,
-            ValueError) as exc:
-        sys.exit(f'{osp.basename(__file__)}: error: {exc}')
-    sel = record['selection']
-    print(f'{record["name"]}: {record["num_images"]} of '
-          f'{sel["test_frames"]} test frames written to {args.out_dir} '
-          f'({len(sel["dropped_unlabelled"])} without labels, '
-          f'{len(sel["dropped_known_classes"])} with known classes dropped; '
-          f'rule: {sel["rule"]})')
-    print("Use it in a config with (the image suffix "
-          f"{record['img_suffix']!r} is read from DATASET.json):")
-    print("    dict(type='SMIYCDataset', track='LostAndFound-testNoKnown', "
-          f"layout='processed', data_root={args.out_dir!r})")
-
+from mmseg_ood.cli.convert_lost_and_found import main
 
 if __name__ == '__main__':
     main()

@@ -1,54 +1,9 @@
 """Prepare Road Anomaly (Lis et al., ICCV 2019) from its public release.
 
-Usage (from the repository root)::
-
-    python tools/dataset_converters/road_anomaly.py \\
-        data/raw/RoadAnomaly_jpg data/road_anomaly
-
-reads ``frames/<name>.jpg`` and ``frames/<name>.labels/labels_semantic.png``
-(0 background, 1 road, 2 anomaly) and writes ``original/<name>.jpg``,
-``labels/<name>.png`` (0 inlier, 1 anomaly) and ``DATASET.json``.
+The command ``mmseg-ood-convert-road-anomaly``, under MMSeg's script name; see
+:mod:`mmseg_ood.cli.convert_road_anomaly` for its arguments and examples.
 """
-import argparse
-import os.path as osp
-import sys
-
-from mmseg_ood.datasets.converters import (DatasetLayoutError,
-                                           LabelValueError,
-                                           convert_road_anomaly)
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Build the processed Road Anomaly set (original/ + '
-        'labels/, 0/1) from the RoadAnomaly_jpg release.')
-    parser.add_argument('road_anomaly', help='extracted RoadAnomaly_jpg (or '
-                        'RoadAnomaly) folder with frames/')
-    parser.add_argument('out_dir', help='output folder, e.g. '
-                        'data/road_anomaly')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='replace an earlier output of this converter')
-    parser.add_argument('--no-progress', action='store_true',
-                        help='do not show a progress bar')
-    return parser.parse_args(argv)
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    try:
-        record = convert_road_anomaly(
-            args.road_anomaly, args.out_dir, overwrite=args.overwrite,
-            show_progress=not args.no_progress)
-    except (DatasetLayoutError, LabelValueError, FileExistsError,
-            ValueError) as exc:
-        sys.exit(f'{osp.basename(__file__)}: error: {exc}')
-    print(f'{record["name"]}: {record["num_images"]} images written to '
-          f'{args.out_dir} (raw label values seen: '
-          f'{record["raw_values_seen"]})')
-    print("Use it in a config with (the image suffix "
-          f"{record['img_suffix']!r} is read from DATASET.json):")
-    print(f"    dict(type='RoadAnomalyDataset', data_root={args.out_dir!r})")
-
+from mmseg_ood.cli.convert_road_anomaly import main
 
 if __name__ == '__main__':
     main()

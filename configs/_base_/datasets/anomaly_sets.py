@@ -2,9 +2,11 @@
 # mmseg_ood's AnomalySetsValLoop / AnomalySetsTestLoop (one table per run,
 # metrics named <set>/AUROC, <set>/AP, <set>/FPR95). Validation during
 # training: Fishyscapes L&F val; test: the paper's three sets.
-# `tools/test.py CONFIG CKPT --sets NAME ...` picks any sets of
-# `anomaly_sets`, e.g. the SegmentMeIfYouCan validation sets.
-# Prepare the data with tools/dataset_converters (see the README).
+# `mmseg-ood-test CONFIG CKPT --sets NAME ...` picks any sets of
+# `anomaly_sets`, e.g. the SegmentMeIfYouCan validation sets. Each set's
+# folder, size and SegmentMeIfYouCan track come from mmseg_ood's table of
+# benchmark sets (AnomalyDataset's `benchmark`); prepare the data with the
+# converters (docs/en/datasets.md).
 anomaly_test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(2048, 1024), keep_ratio=True),
@@ -23,29 +25,15 @@ def _loader(**dataset):
         dataset=dict(pipeline=anomaly_test_pipeline, **dataset))
 
 
-anomaly_sets = dict(
-    fs_laf=_loader(
-        type='FishyscapesDataset', data_root='data/fishyscapes/LostAndFound'),
-    fs_static=_loader(
-        type='FishyscapesDataset', data_root='data/fishyscapes/Static'),
-    road_anomaly=_loader(
-        type='RoadAnomalyDataset', data_root='data/road_anomaly'),
-    # SegmentMeIfYouCan validation sets, read as released; their component
-    # metrics (sIoU_gt, PPV, mean F1) are computed automatically
-    smiyc_anomaly=_loader(
-        type='SMIYCDataset',
-        track='RoadAnomaly21',
-        data_root='data/smiyc/dataset_AnomalyTrack'),
-    smiyc_obstacle=_loader(
-        type='SMIYCDataset',
-        track='RoadObstacle21',
-        data_root='data/smiyc/dataset_ObstacleTrack'),
-    laf_noknown=_loader(
-        type='SMIYCDataset',
-        track='LostAndFound-testNoKnown',
-        layout='processed',
-        data_root='data/smiyc/LostAndFound-testNoKnown'),
-)
+# data_root defaults to the set's folder in the table, e.g.
+# data/fishyscapes/LostAndFound; the SegmentMeIfYouCan validation sets are
+# read as released (data/smiyc/dataset_AnomalyTrack, ...) and get their
+# component metrics (sIoU_gt, PPV, mean F1) automatically
+anomaly_sets = {
+    name: _loader(type='AnomalyDataset', benchmark=name)
+    for name in ('fs_laf', 'fs_static', 'road_anomaly', 'smiyc_anomaly',
+                 'smiyc_obstacle', 'laf_noknown')
+}
 del _loader
 val_dataloader = dict(fs_laf=anomaly_sets['fs_laf'])
 test_dataloader = dict(
@@ -53,8 +41,9 @@ test_dataloader = dict(
     fs_static=anomaly_sets['fs_static'],
     road_anomaly=anomaly_sets['road_anomaly'])
 # the paper's score: energy of the 19 inlier logits, 7x7 Gaussian blur
-val_evaluator = dict(
-    type='AnomalyMetric', score_type='energy', num_classes=19, blur=True)
+paper_score = dict(
+    type='EnergyScore', num_classes=19, blur=dict(kernel_size=7, sigma=1.0))
+val_evaluator = dict(type='AnomalyMetric', score=paper_score)
 test_evaluator = val_evaluator
 val_cfg = dict(type='AnomalySetsValLoop')
 test_cfg = dict(type='AnomalySetsTestLoop')

@@ -54,33 +54,31 @@ def _loader(**dataset):
         num_workers=1,
         persistent_workers=False,
         sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-        dataset=dict(pipeline=anomaly_test_pipeline, **dataset))
+        dataset=dict(
+            type='AnomalyDataset', pipeline=anomaly_test_pipeline,
+            **dataset))
 
 
 # the demo world's anomaly sets, in the layouts of the real benchmarks
 anomaly_sets = dict(
-    fs_laf=_loader(
-        type='FishyscapesDataset',
-        data_root=data_root + '/fishyscapes/LostAndFound'),
-    fs_static=_loader(
-        type='FishyscapesDataset',
-        data_root=data_root + '/fishyscapes/Static'),
-    road_anomaly=_loader(
-        type='RoadAnomalyDataset', data_root=data_root + '/road_anomaly'),
-    smiyc_anomaly=_loader(
-        type='SMIYCDataset',
-        track='RoadAnomaly21',
-        data_root=data_root + '/smiyc/dataset_AnomalyTrack'),
+    fs_laf=_loader(benchmark='fs_laf',
+                   data_root=data_root + '/fishyscapes/LostAndFound'),
+    fs_static=_loader(benchmark='fs_static',
+                      data_root=data_root + '/fishyscapes/Static'),
+    road_anomaly=_loader(benchmark='road_anomaly',
+                         data_root=data_root + '/road_anomaly'),
+    smiyc_anomaly=_loader(benchmark='smiyc_anomaly',
+                          data_root=data_root + '/smiyc/dataset_AnomalyTrack'),
     smiyc_obstacle=_loader(
-        type='SMIYCDataset',
-        track='RoadObstacle21',
+        benchmark='smiyc_obstacle',
         data_root=data_root + '/smiyc/dataset_ObstacleTrack'),
 )
 del _loader
 val_dataloader = dict(fs_laf=anomaly_sets['fs_laf'])
 test_dataloader = anomaly_sets
-val_evaluator = dict(
-    type='AnomalyMetric', score_type='energy', num_classes=19, blur=True)
+paper_score = dict(
+    type='EnergyScore', num_classes=19, blur=dict(kernel_size=7, sigma=1.0))
+val_evaluator = dict(type='AnomalyMetric', score=paper_score)
 test_evaluator = val_evaluator
 val_cfg = dict(type='AnomalySetsValLoop')
 test_cfg = dict(type='AnomalySetsTestLoop')

@@ -15,28 +15,28 @@ so) is replaced.
 """
 import hashlib
 import json
+import logging
 import os
 import os.path as osp
 import re
 import shutil
 import zipfile
 from contextlib import contextmanager
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import cv2
 import numpy as np
+from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 from PIL import Image
 
 from mmseg_ood.utils import file_io
-from mmseg_ood.utils.constants import (ANOMALY_EVAL_ANOMALY,
-                                       ANOMALY_EVAL_INLIER, IGNORE_INDEX)
 
 __all__ = [
-    'DATASET_RECORD', 'RECORD_FORMAT', 'EVAL_LABEL_VALUES',
+    'DATASET_RECORD', 'RECORD_FORMAT',
     'DatasetLayoutError', 'LabelValueError', 'ArchiveSource', 'layout_error',
     'atomic_output_dir', 'read_label', 'read_rgb', 'image_size',
-    'write_label', 'write_rgb', 'copy_file', 'check_label_values',
+    'write_label', 'write_rgb', 'copy_file', 'warn_partial',
     'read_dataset_record', 'write_dataset_record', 'progress', 'md5_of'
 ]
 
@@ -44,8 +44,6 @@ __all__ = [
 DATASET_RECORD = 'DATASET.json'
 #: Value of the ``format`` key of that record.
 RECORD_FORMAT = 'mmseg_ood.anomaly_set'
-#: Label values of every converted set.
-EVAL_LABEL_VALUES = (ANOMALY_EVAL_INLIER, ANOMALY_EVAL_ANOMALY, IGNORE_INDEX)
 # Fixed PNG settings: equal arrays always encode to equal bytes.
 _PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 3]
 
@@ -201,23 +199,20 @@ def image_size(path: str) -> tuple:
     return height, width
 
 
-def check_label_values(label: np.ndarray, allowed: Iterable[int],
-                       where: str) -> None:
-    """Raise :class:`LabelValueError` if ``label`` holds other values.
+def warn_partial(count: int, spec) -> None:
+    """Warn when a converted set has another size than the benchmark's.
 
     Args:
-        label: Label map.
-        allowed: Values that may occur.
-        where: File name for the message.
+        count (int): Frames converted.
+        spec (AnomalySetSpec): The set.
     """
-    allowed = sorted(set(int(v) for v in allowed))
-    values = np.unique(label)
-    extra = sorted(set(values.tolist()) - set(allowed))
-    if extra:
-        raise LabelValueError(
-            f'{where} holds label values {extra[:10]} besides the expected '
-            f'{allowed}. The file is not in the format this converter reads; '
-            'check that it comes from the official release.')
+    if count != spec.num_images:
+        print_log(
+            f'{spec.name}: {count} images found; the official release has '
+            f'{spec.num_images}. Results on a partial set are not '
+            'comparable to published numbers.',
+            logger='current',
+            level=logging.WARNING)
 
 
 # ----------------------------------------------------------------------------

@@ -52,13 +52,23 @@ import re
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
-from mmengine.logging import print_log
 
-from .common import (EVAL_LABEL_VALUES, ArchiveSource, atomic_output_dir,
-                     check_label_values,
-                     copy_file, image_size, layout_error, md5_of, progress,
-                     read_label, read_rgb, write_dataset_record, write_label,
-                     write_rgb)
+from ..set_specs import get_set_spec
+from .common import (
+    ArchiveSource,
+    atomic_output_dir,
+    copy_file,
+    image_size,
+    layout_error,
+    md5_of,
+    progress,
+    read_label,
+    read_rgb,
+    warn_partial,
+    write_dataset_record,
+    write_label,
+    write_rgb,
+)
 
 __all__ = [
     'FS_LAF_LABEL_RE', 'FS_STATIC_VERSIONS', 'parse_fs_label_name',
@@ -74,18 +84,10 @@ LAF_ID_RE = re.compile(r'^([0-9]{2}_.+)_([0-9]{6})_([0-9]{6})$')
 CITYSCAPES_ID_RE = re.compile(r'^([a-z_]+)_([0-9]{6})_([0-9]{6})$')
 _STATIC_NPZ_RE = re.compile(r'^([0-9]+)_.*rgb\.npz$')
 
-#: Static versions: CLI name -> (TFDS version, official archive, MD5 of the
-#: archive as published by PyTorch-OOD).
-FS_STATIC_VERSIONS = {
-    'v1': ('1.0.0', 'fs_val_v1.zip', '79fb134419c83f2f20b575955efa9d20'),
-    'v2': ('2.0.0', 'fs_val_v2.zip', '5088c63497927200d935c41d54b1cb23'),
-    'v3': ('3.0.0', 'fs_val_v3.zip', '0dc11db9e57088c5bb18de4c55a53f3a'),
-}
-#: Image counts of the official releases.
-FS_LAF_VAL_SIZE = 100
-FS_STATIC_VAL_SIZE = 30
-
-_CONVERTER = 'tools/dataset_converters/fishyscapes.py'
+FS_LAF = get_set_spec('fs_laf')
+FS_STATIC = get_set_spec('fs_static')
+#: Static versions by name (``'v1'``, ``'v2'``, ``'v3'``).
+FS_STATIC_VERSIONS = {version.name: version for version in FS_STATIC.versions}
 
 LAF_LABELS_TREE = """\
   <labels>/                  fishyscapes_lostandfound.zip or its folder
@@ -186,16 +188,6 @@ def _check_shape(label: np.ndarray, size: Tuple[int, int], label_where: str,
             'and the frame do not belong together.')
 
 
-def _warn_count(count: int, official: int, what: str) -> None:
-    if count != official:
-        print_log(
-            f'{what}: {count} images found; the official release has '
-            f'{official}. Results on a partial set are not comparable to '
-            'published numbers.',
-            logger='current',
-            level=30)
-
-
 def convert_fs_lost_and_found(labels: str,
                               lost_and_found: str,
                               out_dir: str,
@@ -230,7 +222,8 @@ def convert_fs_lost_and_found(labels: str,
         try:
             frame = find_laf_frame(image_root, laf_id)
         except ValueError as exc:
-            raise layout_error(f'{source.describe(name)}: {exc}', tree)
+            raise layout_error(f'{source.describe(name)}: {exc}',
+                               tree) from exc
         if frame is None:
             missing.append(f'{{train,test}}/{laf_scene_of(laf_id)}/'
                            f'{laf_id}_leftImg8bit.png')
@@ -239,30 +232,28 @@ def convert_fs_lost_and_found(labels: str,
         raise layout_error(
             f'{len(missing)} of {len(pairs)} labelled frames are missing '
             f'under {image_root!r}, e.g. {missing[:3]}.', tree)
-    _warn_count(len(pairs), FS_LAF_VAL_SIZE, 'FS Lost & Found val')
+    warn_partial(len(pairs), FS_LAF)
     names = []
     with atomic_output_dir(out_dir, overwrite) as tmp:
         for name, frame in progress(pairs, show_progress):
             out_name = name[:-len('_labels.png')]
-            label = read_label(
-                io.BytesIO(source.read_bytes(name)), source.describe(name))
-            check_label_values(label, EVAL_LABEL_VALUES,
-                               source.describe(name))
-            _check_shape(label, image_size(frame), source.describe(name),
-                         frame)
+            where = source.describe(name)
+            label = FS_LAF.labels.apply(
+                read_label(io.BytesIO(source.read_bytes(name)), where), where)
+            _check_shape(label, image_size(frame), where, frame)
             copy_file(frame, osp.join(tmp, 'original', out_name + '.png'))
             write_label(osp.join(tmp, 'labels', out_name + '.png'), label)
             names.append(out_name)
         record = dict(
-            name='Fishyscapes Lost & Found val',
-            key='fs_laf_val',
+            name=FS_LAF.name,
+            key=FS_LAF.key,
             version=None,
             num_images=len(names),
             img_suffix='.png',
-            label_values={'0': 'inlier', '1': 'anomaly', '255': 'void'},
+            labels=FS_LAF.label_text,
             sources=dict(labels=osp.abspath(labels),
                          lost_and_found=osp.abspath(image_root)),
-            converter=_CONVERTER,
+            converter=FS_LAF.converter,
             images=names)
         write_dataset_record(tmp, record)
     return record
@@ -305,17 +296,18 @@ def _check_version_source(overlays: str, version: str) -> Optional[bool]:
         raise ValueError(
             f'{overlays!r} looks like the v{match.group(1)} archive but '
             f'version {version!r} was asked for. Pass --version '
-            f'v{match.group(1)} or the {FS_STATIC_VERSIONS[version][1]} '
+            f'v{match.group(1)} or the {FS_STATIC_VERSIONS[version].archive} '
             'archive.')
     if not osp.isfile(overlays):
         return None
     md5 = md5_of(overlays)
-    for other, (_, archive, known) in FS_STATIC_VERSIONS.items():
-        if md5 == known and other != version:
+    for other in FS_STATIC_VERSIONS.values():
+        if md5 == other.md5 and other.name != version:
             raise ValueError(
-                f'{overlays!r} is the official {archive} (MD5 {md5}), i.e. '
-                f'version {other!r}, but version {version!r} was asked for.')
-    return md5 == FS_STATIC_VERSIONS[version][2]
+                f'{overlays!r} is the official {other.archive} (MD5 {md5}), '
+                f'i.e. version {other.name!r}, but version {version!r} was '
+                'asked for.')
+    return md5 == FS_STATIC_VERSIONS[version].md5
 
 
 def _static_pairs(source: ArchiveSource) -> List[Tuple[str, str, str]]:
@@ -397,15 +389,15 @@ def convert_fs_static(overlays: str,
         raise layout_error(
             f'{len(missing)} of {len(jobs)} Cityscapes val frames are '
             f'missing under {cityscapes!r}, e.g. {missing[:3]}.', tree)
-    _warn_count(len(jobs), FS_STATIC_VAL_SIZE, 'FS Static val')
-    tfds_version, archive, _ = FS_STATIC_VERSIONS[version]
+    warn_partial(len(jobs), FS_STATIC)
+    release = FS_STATIC_VERSIONS[version]
     names = []
     with atomic_output_dir(out_dir, overwrite) as tmp:
         for name, npz, frame in progress(jobs, show_progress):
             out_name = name[:-len('_labels.png')]
             where = source.describe(name)
-            label = read_label(io.BytesIO(source.read_bytes(name)), where)
-            check_label_values(label, EVAL_LABEL_VALUES, where)
+            label = FS_STATIC.labels.apply(
+                read_label(io.BytesIO(source.read_bytes(name)), where), where)
             with np.load(io.BytesIO(source.read_bytes(npz))) as data:
                 if 'rgb' not in data.files:
                     raise layout_error(
@@ -417,25 +409,26 @@ def convert_fs_static(overlays: str,
             try:
                 image = blend_static_overlay(base, overlay)
             except ValueError as exc:
-                raise ValueError(f'{source.describe(npz)}: {exc} ({frame})')
+                raise ValueError(
+                    f'{source.describe(npz)}: {exc} ({frame})') from exc
             write_rgb(osp.join(tmp, 'original', out_name + '.png'), image)
             write_label(osp.join(tmp, 'labels', out_name + '.png'), label)
             names.append(out_name)
         record = dict(
-            name='Fishyscapes Static val',
-            key='fs_static_val',
+            name=FS_STATIC.name,
+            key=FS_STATIC.key,
             version=version,
-            tfds_version=tfds_version,
-            official_archive=archive,
+            tfds_version=release.tfds_version,
+            official_archive=release.archive,
             archive_md5_verified=verified,
             num_images=len(names),
             img_suffix='.png',
-            label_values={'0': 'inlier', '1': 'anomaly', '255': 'void'},
+            labels=FS_STATIC.label_text,
             blend="clip(Cityscapes leftImg8bit/val frame + npz['rgb'], 0, "
             '255)',
             sources=dict(overlays=osp.abspath(overlays),
                          cityscapes=osp.abspath(cityscapes)),
-            converter=_CONVERTER,
+            converter=FS_STATIC.converter,
             images=names)
         write_dataset_record(tmp, record)
     return record

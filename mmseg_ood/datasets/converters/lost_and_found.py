@@ -11,25 +11,25 @@ Frame selection and labels follow the SegmentMeIfYouCan benchmark code
 ``road_anomaly_benchmark/datasets/tracks.py``, config
 ``LostAndFound-testNoKnown``):
 
-1. all test frames, sorted by id (1203 in the release);
+1. all test frames, sorted by id (``source_frames`` of the set's entry in
+   :data:`~mmseg_ood.datasets.set_specs.ANOMALY_SETS`);
 2. drop the frames without any labelled pixel ("invalid frames are those
    where np.count_nonzero(labels_source) is 0"); the benchmark lists them by
-   sorted position: 17, 37, 55, 72, 91, 110, 129, 153, 174, 197, 218, 353,
-   490, 618, 686, 792, 793 (1186 left);
+   sorted position (``unlabelled_positions``);
 3. drop the frames that show known classes (children, bicycles) by id
-   prefix: ``15_Rechbergstr_Deckenpfronn``, ``01_Hanns_Klemm_Str_45_000006``,
-   ``01_Hanns_Klemm_Str_45_000007``, ``10_Schlossberg_9_000004``
-   (1043 left).
+   prefix (``exclude``).
 
-When the test split has exactly the 1203 official frames, step 2 uses the
+When the test split has exactly the official frames, step 2 uses the
 benchmark's position list and checks it against the labels (a disagreement
 is logged and recorded). Otherwise (a partial copy) step 2 applies the
 definition, empty label maps, and says so.
 
-Labels (label ids of ``gtCoarse``): 0 -> 255 (void), 1 (free space, the
-road) -> 0, 2..200 (obstacles) -> 1, anything else -> 255, as the benchmark's
-``LAF_CLASSES`` (ignore 0, usual 1, anomaly range [2, 200]) define them.
+Labels (label ids of ``gtCoarse``) are mapped by the set's ``labels``: 1
+(free space, the road) -> 0, 2..200 (obstacles) -> 1, anything else -> 255,
+as the benchmark's ``LAF_CLASSES`` (ignore 0, usual 1, anomaly range
+[2, 200]) define them.
 """
+import logging
 import os
 import os.path as osp
 from typing import Dict, List, Sequence, Tuple
@@ -37,32 +37,25 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 from mmengine.logging import print_log
 
-from mmseg_ood.utils.constants import (ANOMALY_EVAL_ANOMALY,
-                                       ANOMALY_EVAL_INLIER, IGNORE_INDEX,
-                                       IMAGE_SUFFIXES)
-from .common import (atomic_output_dir, copy_file, image_size, layout_error,
-                     progress, read_label, write_dataset_record, write_label)
+from mmseg_ood.utils.constants import IMAGE_SUFFIXES
+
+from ..set_specs import get_set_spec
+from .common import (
+    atomic_output_dir,
+    copy_file,
+    image_size,
+    layout_error,
+    progress,
+    read_label,
+    warn_partial,
+    write_dataset_record,
+    write_label,
+)
 from .fishyscapes import LAF_ID_RE
 
-__all__ = [
-    'LAF_TEST_SIZE', 'LAF_TEST_INVALID_POSITIONS', 'NO_KNOWN_PREFIXES',
-    'NO_KNOWN_SIZE', 'laf_label_ids_to_eval', 'select_no_known',
-    'convert_laf_test_no_known'
-]
+__all__ = ['LAF_NOKNOWN', 'select_no_known', 'convert_laf_test_no_known']
 
-#: Frames of the Lost & Found test split.
-LAF_TEST_SIZE = 1203
-#: Sorted positions of the test frames without labels (benchmark code).
-LAF_TEST_INVALID_POSITIONS = (17, 37, 55, 72, 91, 110, 129, 153, 174, 197,
-                              218, 353, 490, 618, 686, 792, 793)
-#: Id prefixes of test frames that show known classes.
-NO_KNOWN_PREFIXES = ('15_Rechbergstr_Deckenpfronn',
-                     '01_Hanns_Klemm_Str_45_000006',
-                     '01_Hanns_Klemm_Str_45_000007',
-                     '10_Schlossberg_9_000004')
-#: Frames of testNoKnown.
-NO_KNOWN_SIZE = 1043
-_CONVERTER = 'tools/dataset_converters/lost_and_found.py'
+LAF_NOKNOWN = get_set_spec('laf_noknown')
 
 LAF_TREE = """\
   <lost_and_found>/              Lost & Found (leftImg8bit.zip + gtCoarse.zip)
@@ -70,22 +63,6 @@ LAF_TREE = """\
     gtCoarse/test/<scene>/<id>_gtCoarse_labelIds.png
                                  e.g. <scene> = 04_Maurener_Weg_8,
                                       <id> = 04_Maurener_Weg_8_000000_000030"""
-
-
-def laf_label_ids_to_eval(label_ids: np.ndarray) -> np.ndarray:
-    """Map Lost & Found label ids to 0 road / 1 obstacle / 255 void.
-
-    Args:
-        label_ids: ``gtCoarse_labelIds`` map.
-
-    Returns:
-        np.ndarray: uint8 map: 1 -> 0, 2..200 -> 1, everything else 255.
-    """
-    ids = np.asarray(label_ids)
-    out = np.full(ids.shape, IGNORE_INDEX, np.uint8)
-    out[ids == 1] = ANOMALY_EVAL_INLIER
-    out[(ids >= 2) & (ids <= 200)] = ANOMALY_EVAL_ANOMALY
-    return out
 
 
 def select_no_known(frame_ids: Sequence[str],
@@ -108,9 +85,9 @@ def select_no_known(frame_ids: Sequence[str],
     ids = [frame_ids[i] for i in order]
     flags = [bool(empty[i]) for i in order]
     info: Dict = dict(disagreements=[])
-    if len(ids) == LAF_TEST_SIZE:
+    if len(ids) == LAF_NOKNOWN.source_frames:
         info['rule'] = 'official positions'
-        drop = set(LAF_TEST_INVALID_POSITIONS)
+        drop = set(LAF_NOKNOWN.unlabelled_positions)
         by_label = {i for i, f in enumerate(flags) if f}
         info['disagreements'] = sorted(
             ids[i] for i in drop.symmetric_difference(by_label))
@@ -120,9 +97,9 @@ def select_no_known(frame_ids: Sequence[str],
     info['dropped_unlabelled'] = [ids[i] for i in sorted(drop)]
     kept = [fid for i, fid in enumerate(ids) if i not in drop]
     info['dropped_known_classes'] = [
-        fid for fid in kept if fid.startswith(NO_KNOWN_PREFIXES)
+        fid for fid in kept if fid.startswith(LAF_NOKNOWN.exclude)
     ]
-    selected = [fid for fid in kept if not fid.startswith(NO_KNOWN_PREFIXES)]
+    selected = [fid for fid in kept if not fid.startswith(LAF_NOKNOWN.exclude)]
     return selected, info
 
 
@@ -196,23 +173,19 @@ def convert_laf_test_no_known(lost_and_found: str,
     if info['rule'] != 'official positions':
         print_log(
             f'Lost & Found test: {len(ids)} frames found, not the '
-            f'{LAF_TEST_SIZE} of the release; dropping the frames without '
-            'labels by their label maps instead of the official positions.',
+            f'{LAF_NOKNOWN.source_frames} of the release; dropping the '
+            'frames without labels by their label maps instead of the '
+            'official positions.',
             logger='current',
-            level=30)
+            level=logging.WARNING)
     elif info['disagreements']:
         print_log(
             'Lost & Found test: the official list of unlabelled frames and '
             f'the label maps disagree on {info["disagreements"]}; the '
             'official list was used.',
             logger='current',
-            level=30)
-    if len(selected) != NO_KNOWN_SIZE:
-        print_log(
-            f'Lost & Found testNoKnown: {len(selected)} frames selected; the '
-            f'benchmark has {NO_KNOWN_SIZE}.',
-            logger='current',
-            level=30)
+            level=logging.WARNING)
+    warn_partial(len(selected), LAF_NOKNOWN)
     with atomic_output_dir(out_dir, overwrite) as tmp:
         for fid in progress(selected, show_progress):
             label = read_label(labels[fid])
@@ -221,15 +194,15 @@ def convert_laf_test_no_known(lost_and_found: str,
                                  'size.')
             copy_file(frames[fid], osp.join(tmp, 'original', fid + ext))
             write_label(osp.join(tmp, 'labels', fid + '.png'),
-                        laf_label_ids_to_eval(label))
+                        LAF_NOKNOWN.labels.apply(label, labels[fid]))
         record = dict(
-            name='Lost & Found testNoKnown',
-            key='laf_test_no_known',
+            name=LAF_NOKNOWN.name,
+            key=LAF_NOKNOWN.key,
             version=None,
             num_images=len(selected),
             img_suffix=ext,
-            label_values={'0': 'road', '1': 'obstacle', '255': 'void'},
-            mapping='label ids 1 -> 0; 2..200 -> 1; others -> 255',
+            labels=LAF_NOKNOWN.label_text,
+            mapping=LAF_NOKNOWN.labels.text,
             selection=dict(
                 source='SegmentMeIfYouCan road-anomaly-benchmark, '
                 'LostAndFound-testNoKnown',
@@ -237,10 +210,10 @@ def convert_laf_test_no_known(lost_and_found: str,
                 rule=info['rule'],
                 dropped_unlabelled=info['dropped_unlabelled'],
                 dropped_known_classes=info['dropped_known_classes'],
-                excluded_prefixes=list(NO_KNOWN_PREFIXES),
+                excluded_prefixes=list(LAF_NOKNOWN.exclude),
                 disagreements=info['disagreements']),
             sources=dict(lost_and_found=osp.abspath(lost_and_found)),
-            converter=_CONVERTER,
+            converter=LAF_NOKNOWN.converter,
             images=selected)
         write_dataset_record(tmp, record)
     return record

@@ -26,24 +26,25 @@ import os.path as osp
 from typing import List
 
 import numpy as np
-from mmengine.logging import print_log
 
-from mmseg_ood.utils.constants import (ANOMALY_EVAL_ANOMALY,
-                                       ANOMALY_EVAL_INLIER, IGNORE_INDEX,
-                                       IMAGE_SUFFIXES)
-from .common import (atomic_output_dir, check_label_values, copy_file,
-                     image_size, layout_error, progress, read_label,
-                     write_dataset_record, write_label)
+from mmseg_ood.utils.constants import IMAGE_SUFFIXES
 
-__all__ = [
-    'ROAD_ANOMALY_RAW_VALUES', 'road_anomaly_to_eval', 'convert_road_anomaly'
-]
+from ..set_specs import get_set_spec
+from .common import (
+    atomic_output_dir,
+    copy_file,
+    image_size,
+    layout_error,
+    progress,
+    read_label,
+    warn_partial,
+    write_dataset_record,
+    write_label,
+)
 
-#: Values of the raw labels: background, road, anomaly, ignore.
-ROAD_ANOMALY_RAW_VALUES = (0, 1, 2, 255)
-#: Number of frames of the official release.
-ROAD_ANOMALY_SIZE = 60
-_CONVERTER = 'tools/dataset_converters/road_anomaly.py'
+__all__ = ['ROAD_ANOMALY', 'convert_road_anomaly']
+
+ROAD_ANOMALY = get_set_spec('road_anomaly')
 
 RAW_TREE = """\
   <road_anomaly>/            RoadAnomaly_jpg (or RoadAnomaly) extracted
@@ -51,21 +52,6 @@ RAW_TREE = """\
     frames/<name>.jpg        (or .webp)
     frames/<name>.labels/labels_semantic.png
                              0 background, 1 road, 2 anomaly"""
-
-
-def road_anomaly_to_eval(raw: np.ndarray) -> np.ndarray:
-    """Map raw Road Anomaly labels to 0 inlier / 1 anomaly / 255 void.
-
-    Args:
-        raw: Label map with values in :data:`ROAD_ANOMALY_RAW_VALUES`.
-
-    Returns:
-        np.ndarray: uint8 label map.
-    """
-    out = np.full(raw.shape, ANOMALY_EVAL_INLIER, np.uint8)
-    out[raw == 2] = ANOMALY_EVAL_ANOMALY
-    out[raw == 255] = IGNORE_INDEX
-    return out
 
 
 def _frame_names(root: str) -> List[str]:
@@ -136,39 +122,32 @@ def convert_road_anomaly(root: str,
         raise layout_error(
             f'{len(missing)} of {len(jobs)} frames in {frames_dir!r} have no '
             f'label, e.g. {missing[:3]}.', RAW_TREE)
-    if len(jobs) != ROAD_ANOMALY_SIZE:
-        print_log(
-            f'Road Anomaly: {len(jobs)} frames found; the official release '
-            f'has {ROAD_ANOMALY_SIZE}.',
-            logger='current',
-            level=30)
+    warn_partial(len(jobs), ROAD_ANOMALY)
     seen = set()
     stems = []
     with atomic_output_dir(out_dir, overwrite) as tmp:
         for stem, frame, label_path in progress(jobs, show_progress):
             raw = read_label(label_path)
-            check_label_values(raw, ROAD_ANOMALY_RAW_VALUES, label_path)
+            label = ROAD_ANOMALY.labels.apply(raw, label_path)
             if tuple(raw.shape) != image_size(frame):
                 raise ValueError(
                     f'{label_path} is {raw.shape[0]}x{raw.shape[1]} but '
                     f'{frame} is {image_size(frame)} (HxW).')
             seen |= set(np.unique(raw).tolist())
             copy_file(frame, osp.join(tmp, 'original', stem + exts[0]))
-            write_label(osp.join(tmp, 'labels', stem + '.png'),
-                        road_anomaly_to_eval(raw))
+            write_label(osp.join(tmp, 'labels', stem + '.png'), label)
             stems.append(stem)
         record = dict(
-            name='Road Anomaly',
-            key='road_anomaly',
+            name=ROAD_ANOMALY.name,
+            key=ROAD_ANOMALY.key,
             version=None,
             num_images=len(stems),
             img_suffix=exts[0],
-            label_values={'0': 'inlier', '1': 'anomaly', '255': 'void'},
-            mapping='raw 0 background, 1 road -> 0; 2 anomaly -> 1; 255 -> '
-            '255',
+            labels=ROAD_ANOMALY.label_text,
+            mapping=ROAD_ANOMALY.labels.text,
             raw_values_seen=sorted(int(v) for v in seen),
             sources=dict(road_anomaly=osp.abspath(root)),
-            converter=_CONVERTER,
+            converter=ROAD_ANOMALY.converter,
             images=stems)
         write_dataset_record(tmp, record)
     return record

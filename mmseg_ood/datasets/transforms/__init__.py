@@ -1,5 +1,13 @@
-"""Data transforms."""
+"""Data transforms and the COCO outlier bank they paste from."""
+from .coco_ood_bank import (
+    CocoOodEntry,
+    load_coco_ood_bank,
+    read_coco_ood_object,
+)
 from .paste_coco_objects import PasteCocoObjects
 from .random_crop_keep_outlier import RandomCropKeepOutlier
 
-__all__ = ['PasteCocoObjects', 'RandomCropKeepOutlier']
+__all__ = [
+    'CocoOodEntry', 'PasteCocoObjects', 'RandomCropKeepOutlier',
+    'load_coco_ood_bank', 'read_coco_ood_object'
+]

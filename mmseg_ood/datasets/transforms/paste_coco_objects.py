@@ -1,7 +1,8 @@
 """Paste COCO outlier objects into training frames (PEBAL, Balanced Energy).
 
-The defaults are the paper's policy (METHOD.md, section 4); every option
-that departs from it is off by default.
+The defaults are the paper's policy (Choi et al., CVPR 2023, after PEBAL:
+one COCO object, native size, uniform position, in about 10% of the
+frames); every option that departs from it is off by default.
 """
 import math
 import numbers
@@ -15,8 +16,16 @@ from mmcv.transforms.utils import cache_randomness
 from mmseg.registry import TRANSFORMS
 
 from ...utils.constants import CITYSCAPES_CLASSES, OUTLIER_INDEX
-from ..coco_ood import CocoOodEntry, load_coco_ood_bank, read_coco_ood_object
+from .coco_ood_bank import (
+    CocoOodEntry,
+    load_coco_ood_bank,
+    read_coco_ood_object,
+)
 from .sampling import NonzeroSampler
+
+__all__ = [
+    'PasteCocoObjects'
+]
 
 #: Anchor point of the object box that lands on a placement pixel, as a
 #: function of the box height and width: (row, column) inside the box.
@@ -113,7 +122,7 @@ class PasteCocoObjects(BaseTransform):
 
     The defaults are the paper's policy: with probability ``prob`` one entry
     of the COCO outlier bank (built by
-    ``tools/dataset_converters/coco_ood.py``) is drawn uniformly, its union
+    ``mmseg-ood-coco-bank``) is drawn uniformly, its union
     mask is cut by its tight bounding box and hard-pasted at native size at
     a uniformly random position inside the frame (put the transform before
     resize and crop). Pasted pixels get ``outlier_index`` in every
@@ -150,8 +159,7 @@ class PasteCocoObjects(BaseTransform):
     ``RandomCrop`` so that crops keep the pasted pixels.
 
     Randomness comes from NumPy's global generator, which MMEngine seeds
-    per worker (``randomness=dict(seed=...)``). The defaults draw exactly
-    what earlier versions drew, so seeded runs reproduce.
+    per worker (``randomness=dict(seed=...)``), so seeded runs reproduce.
 
     Required Keys:
 
@@ -253,8 +261,7 @@ class PasteCocoObjects(BaseTransform):
     def _draw_plan(self) -> Optional[List[Tuple[int, Optional[float]]]]:
         """Bank indices and scale draws to paste, or None to paste nothing.
 
-        The default policy draws ``rand()`` then ``randint(len(bank))``, as
-        the single-object version always did.
+        The paper's policy draws ``rand()``, then ``randint(len(bank))``.
         """
         if np.random.rand() >= self.prob:
             return None

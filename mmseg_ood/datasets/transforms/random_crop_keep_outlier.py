@@ -12,6 +12,10 @@ from mmseg.registry import TRANSFORMS
 from ...utils.constants import IGNORE_INDEX, OUTLIER_INDEX
 from .sampling import NonzeroSampler
 
+__all__ = [
+    'RandomCropKeepOutlier'
+]
+
 # (y1, y2, x1, x2) of a crop, as MMSeg's RandomCrop returns it.
 _Box = Tuple[int, int, int, int]
 

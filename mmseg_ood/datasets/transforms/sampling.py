@@ -3,6 +3,10 @@ from typing import Tuple
 
 import numpy as np
 
+__all__ = [
+    'NonzeroSampler'
+]
+
 
 class NonzeroSampler:
     """Draw a nonzero cell of a 2-D mask uniformly, without listing them.

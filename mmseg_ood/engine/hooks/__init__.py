@@ -1,9 +1,11 @@
 """Runner hooks."""
 from .anomaly_overlay_hook import AnomalyOverlayHook
 from .eval_mode_hook import EvalModeHook
-from .outlier_label_guard_hook import (OutlierLabelError,
+from .outlier_label_guard_hook import (
+                                       OutlierLabelError,
                                        OutlierLabelGuardHook,
-                                       find_outlier_unaware_losses)
+                                       find_outlier_unaware_losses,
+)
 from .random_state_hook import RandomStateHook
 
 __all__ = [

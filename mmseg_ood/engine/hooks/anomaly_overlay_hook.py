@@ -9,9 +9,12 @@ from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
 from ...evaluation.metrics.anomaly_metric import AnomalyMetric
-from ...models.scores import anomaly_score
 from ...utils.constants import IGNORE_INDEX
 from ...visualization import save_anomaly_overlay, score_range
+
+__all__ = [
+    'AnomalyOverlayHook'
+]
 
 
 @HOOKS.register_module()
@@ -19,12 +22,12 @@ class AnomalyOverlayHook(Hook):
     """Write heat-map overlays of the anomaly score during testing.
 
     For the first ``num_images`` images of every set, the score the set's
-    :class:`~mmseg_ood.evaluation.AnomalyMetric` computes (same score type,
-    classes, temperature and blur) is drawn over the image, with the
+    :class:`~mmseg_ood.evaluation.AnomalyMetric` computes (its score object)
+    is drawn over the image, with the
     ground-truth anomaly outlined and void hatched, to
     ``<out_dir>/<set>/<image name>.png``. All pictures of a set share one
     colour range: the 1st-99th percentile of the valid scores of its first
-    image, printed on the colour bar. ``tools/test.py --overlays N`` adds
+    image, printed on the colour bar. ``mmseg-ood-test --overlays N`` adds
     this hook.
 
     Args:
@@ -63,12 +66,8 @@ class AnomalyOverlayHook(Hook):
             if self._written.get(name, 0) >= self.num_images:
                 return
             with torch.no_grad():
-                score = anomaly_score(
-                    sample.seg_logits.data[None],
-                    metric.score_type,
-                    num_classes=metric.num_classes,
-                    temperature=metric.temperature,
-                    blur=metric.blur)[0].float().cpu().numpy()
+                score = metric.score(
+                    sample.seg_logits.data[None])[0].cpu().numpy()
             label = None
             if 'gt_sem_seg' in sample:
                 label = sample.gt_sem_seg.data[0].cpu().numpy().astype(

@@ -5,6 +5,10 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
+__all__ = [
+    'EvalModeHook'
+]
+
 
 @HOOKS.register_module()
 class EvalModeHook(Hook):

@@ -8,6 +8,11 @@ from torch import nn
 
 from ...utils.constants import OUTLIER_INDEX
 
+__all__ = [
+    'OutlierLabelError', 'OutlierLabelGuardHook', 'dataset_pastes_outliers',
+    'find_outlier_unaware_losses', 'outlier_label_message'
+]
+
 
 class OutlierLabelError(ValueError):
     """Pasted outlier labels reach a loss that cannot take them."""
@@ -76,7 +81,7 @@ class OutlierLabelGuardHook(Hook):
     this hook lists the head losses that do not handle the outlier label. If
     there are any, it raises :class:`OutlierLabelError` at once when the
     training pipeline pastes outliers, and otherwise checks every batch for
-    outlier labels before the model sees it. ``tools/train.py`` adds it to
+    outlier labels before the model sees it. ``mmseg-ood-train`` adds it to
     every run; the shipped configs list it in ``custom_hooks``.
 
     Args:

@@ -19,7 +19,7 @@ continues exactly as the uninterrupted one.
 """
 import logging
 import random
-from typing import Iterator, List, Optional
+from typing import List, Optional
 
 import numpy as np
 import torch
@@ -27,6 +27,13 @@ from mmengine.dist import all_gather_object, get_rank, get_world_size
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 from mmseg.registry import HOOKS
+
+from ..mmengine_internals import restore_before_fetch
+
+__all__ = [
+    'RANDOM_STATE_KEY', 'RandomStateHook', 'get_random_state',
+    'set_random_state'
+]
 
 #: Key of the random state in an MMEngine checkpoint.
 RANDOM_STATE_KEY = 'random_state'
@@ -71,33 +78,6 @@ def set_random_state(state: dict) -> None:
         torch.cuda.set_rng_state(state['cuda'])
 
 
-class _RestoreBeforeFetch:
-    """Wraps a train loop's dataloader iterator: passes ``skip`` batches
-    through, then restores the random state right before fetching the next
-    one and puts the original iterator back into the loop."""
-
-    def __init__(self, loop, iterator: Iterator, skip: int,
-                 state: dict) -> None:
-        self._loop = loop
-        self._iterator = iterator
-        self._skip = skip
-        self._state = state
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        if self._skip > 0:
-            self._skip -= 1
-            return next(self._iterator)
-        set_random_state(self._state)
-        self._loop.dataloader_iterator = self._iterator
-        return next(self._iterator)
-
-    def __getattr__(self, name):
-        return getattr(self._iterator, name)
-
-
 @HOOKS.register_module()
 class RandomStateHook(Hook):
     """Save the random state in checkpoints and restore it on resume.
@@ -106,7 +86,7 @@ class RandomStateHook(Hook):
     ends with the same weights, bit for bit, as the uninterrupted run when
     both run in deterministic mode
     (``randomness=dict(seed=..., deterministic=True)``) on the same hardware
-    and number of processes. ``tools/train.py`` adds it to every run.
+    and number of processes. ``mmseg-ood-train`` adds it to every run.
 
     Checkpoints get a ``'random_state'`` entry:
     ``dict(world_size=W, ranks=[state of rank 0, ...])``. In a distributed
@@ -212,10 +192,8 @@ class RandomStateHook(Hook):
                 'run is not an exact continuation.',
                 logger='current', level=logging.WARNING)
         state = saved['ranks'][rank]
-        if hasattr(loop, 'dataloader_iterator'):
-            # IterBasedTrainLoop advances its iterator by `loop.iter`
-            # batches after this hook; restore right after that.
-            loop.dataloader_iterator = _RestoreBeforeFetch(
-                loop, loop.dataloader_iterator, loop.iter, state)
-        else:
+        # IterBasedTrainLoop advances its iterator by `loop.iter` batches
+        # after this hook; restore right after that.
+        if not restore_before_fetch(loop, loop.iter,
+                                    lambda: set_random_state(state)):
             set_random_state(state)

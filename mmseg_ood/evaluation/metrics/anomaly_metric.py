@@ -1,6 +1,6 @@
 """Pixel-level anomaly segmentation metric for MMEngine evaluators."""
 import logging
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -9,20 +9,30 @@ from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS
 from prettytable import PrettyTable
 
-from ...models.scores import SCORE_TYPES, anomaly_score
-from ...utils.constants import (ANOMALY_EVAL_ANOMALY, ANOMALY_EVAL_INLIER,
-                                IGNORE_INDEX)
-from ..components import (SMIYC_TRACKS, aggregate_component_stats,
-                          best_f1_threshold, image_component_stats)
-from ..functional import (FPR_RULES, DegenerateSplitError, anomaly_metrics,
-                          binary_curve)
+from ...datasets.set_specs import SMIYC_TRACKS, get_set_spec
+from ...models.scores import AnomalyScore, build_anomaly_score
+from ...utils.constants import (
+    ANOMALY_EVAL_ANOMALY,
+    ANOMALY_EVAL_INLIER,
+    IGNORE_INDEX,
+)
+from ..components import (
+    aggregate_component_stats,
+    best_f1_threshold,
+    image_component_stats,
+)
+from ..functional import (
+    FPR_RULES,
+    DegenerateSplitError,
+    anomaly_metrics,
+    binary_curve,
+)
 from ..histogram import ScoreHistogram
+from ..results import COMPONENT_METRICS, PIXEL_METRICS, MetricResult
+
+__all__ = ['MODES', 'AnomalyMetric']
 
 MODES = ('exact', 'histogram')
-
-#: Metric names (percent) in the order of the result tables.
-PIXEL_METRICS = ('AUROC', 'AP', 'FPR95')
-COMPONENT_METRICS = ('sIoU_gt', 'PPV', 'mean_F1')
 
 
 @METRICS.register_module()
@@ -55,40 +65,36 @@ class AnomalyMetric(BaseMetric):
     the metric logs why and returns no values for it.
 
     Args:
-        score_type (str): ``'energy'``, ``'max_logit'``, ``'max_softmax'`` or
-            ``'entropy'``. Defaults to ``'energy'``.
-        num_classes (int, optional): Number of inlier classes K; only the
-            first K logit channels are scored. None uses all channels.
-        temperature (float): Energy temperature. Defaults to 1.
-        blur (bool): Blur the score map with a 7x7, sigma 1 Gaussian, as the
-            paper evaluates. Defaults to False.
+        score (dict | AnomalyScore): The anomaly score, e.g.
+            ``dict(type='EnergyScore', num_classes=19,
+            blur=dict(kernel_size=7, sigma=1.0))`` (the paper's), built once
+            (:mod:`mmseg_ood.models.scores`).
         fpr_rule (str): ``'first'`` (benchmarks; default), ``'strict'`` or
             ``'nearest'`` (PEBAL / Balanced Energy code).
         mode (str): ``'exact'`` (default) or ``'histogram'``.
         histogram_bits (int): Mantissa bits of the histogram bins (relative
             bin width ``2**-histogram_bits``). Defaults to 15.
         components (str, optional): Track of the component metrics:
-            ``'auto'`` (default) takes the dataset's ``component_track``
-            (set by :class:`~mmseg_ood.datasets.SMIYCDataset`) and skips
-            them on other sets; ``'anomaly'`` or ``'obstacle'`` force a
-            track; None skips them.
+            ``'auto'`` (default) takes the track of the dataset's benchmark
+            set (:data:`~mmseg_ood.datasets.set_specs.ANOMALY_SETS`) and
+            skips them on other sets; ``'anomaly'`` or ``'obstacle'`` force
+            a track; None skips them.
         keep_curve (bool): Keep the pooled ROC/PR counts of the last
-            evaluation in :attr:`summary` (for plots). Defaults to False.
+            evaluation in :attr:`result` (for plots). Defaults to False.
         ignore_index (int): Void label of the evaluation labels (255).
         collect_device (str): Device used to gather results across ranks.
         prefix (str, optional): Prefix of the metric names, e.g. the name of
             the anomaly set.
 
     Example:
-        >>> val_evaluator = dict(type='AnomalyMetric', num_classes=19,
-        ...                      blur=True, prefix='fs_laf')
+        >>> val_evaluator = dict(
+        ...     type='AnomalyMetric',
+        ...     score=dict(type='EnergyScore', num_classes=19,
+        ...                blur=dict(kernel_size=7, sigma=1.0)))
     """
 
     def __init__(self,
-                 score_type: str = 'energy',
-                 num_classes: Optional[int] = None,
-                 temperature: float = 1.0,
-                 blur: bool = False,
+                 score: Union[dict, AnomalyScore],
                  fpr_rule: str = 'first',
                  mode: str = 'exact',
                  histogram_bits: int = 15,
@@ -98,8 +104,7 @@ class AnomalyMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        for name, value, choices in (('score_type', score_type, SCORE_TYPES),
-                                     ('fpr_rule', fpr_rule, FPR_RULES),
+        for name, value, choices in (('fpr_rule', fpr_rule, FPR_RULES),
                                      ('mode', mode, MODES)):
             if value not in choices:
                 raise ValueError(f'Unknown {name} {value!r}; choose one of '
@@ -112,10 +117,8 @@ class AnomalyMetric(BaseMetric):
             raise ValueError(
                 'Component metrics need every score map of the split; '
                 "use mode='exact' with components.")
-        self.score_type = score_type
-        self.num_classes = num_classes
-        self.temperature = temperature
-        self.blur = blur
+        #: The anomaly score, built once.
+        self.score = build_anomaly_score(score)
         self.fpr_rule = fpr_rule
         if mode == 'histogram':
             ScoreHistogram(histogram_bits)  # checks histogram_bits now
@@ -124,17 +127,23 @@ class AnomalyMetric(BaseMetric):
         self.components = components
         self.keep_curve = keep_curve
         self.ignore_index = ignore_index
-        #: Facts of the last evaluation (rank 0): values, pixel counts, the
-        #: reason when there are no values, and the curve if kept.
-        self.summary: dict = {}
+        #: Result of the last evaluation (rank 0).
+        self.result: Optional[MetricResult] = None
 
     @property
     def component_track(self) -> Optional[str]:
         """The SMIYC track whose component metrics are computed, or None."""
         if self.components != 'auto':
             return self.components
-        return (self.dataset_meta or {}).get('component_track') if (
-            self.mode == 'exact') else None
+        if self.mode != 'exact':
+            return None
+        return self._dataset_track()
+
+    def _dataset_track(self) -> Optional[str]:
+        """The track of the dataset's benchmark set, or None."""
+        benchmark = ((self.dataset_meta or {}).get('anomaly_set')
+                     or {}).get('benchmark')
+        return get_set_spec(benchmark).track if benchmark else None
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Score each image and keep what the mode needs of it."""
@@ -175,12 +184,7 @@ class AnomalyMetric(BaseMetric):
                 'native resolution: put LoadAnnotations after Resize in the '
                 'test pipeline.')
         with torch.no_grad():
-            score = anomaly_score(
-                logits.unsqueeze(0),
-                self.score_type,
-                num_classes=self.num_classes,
-                temperature=self.temperature,
-                blur=self.blur)[0]
+            score = self.score(logits.unsqueeze(0))[0]
         label = label.cpu()
         values = torch.unique(label)
         unexpected = values[(values != ANOMALY_EVAL_INLIER)
@@ -190,8 +194,8 @@ class AnomalyMetric(BaseMetric):
             raise ValueError(
                 f'{name}: label values {unexpected.tolist()} found; anomaly '
                 'labels must be 0 (inlier), 1 (anomaly) or '
-                f'{self.ignore_index} (void). Convert the dataset with the '
-                'matching tool in tools/dataset_converters.')
+                f'{self.ignore_index} (void). Convert the dataset with its '
+                'converter (see the AnomalyDataset docs).')
         return (score.float().cpu().contiguous(),
                 label.to(torch.uint8).contiguous())
 
@@ -206,26 +210,25 @@ class AnomalyMetric(BaseMetric):
         """Pool all pixels of the split and compute the metrics (percent)."""
         self.results.clear()  # `results` holds the only references now
         if (self.components == 'auto' and self.mode != 'exact'
-                and (self.dataset_meta or {}).get('component_track')):
+                and self._dataset_track()):
             print_log(
                 f'{self.prefix or "this set"}: no SegmentMeIfYouCan '
                 "component metrics in mode='histogram' (they need every "
                 "score map); use mode='exact' for them.",
                 logger=MMLogger.get_current_instance(),
                 level=logging.WARNING)
-        summary = dict(
-            score=self.score_type, blur=self.blur, fpr_rule=self.fpr_rule,
-            mode=self.mode, components=self.component_track)
-        self.summary = summary
+        result = MetricResult(
+            score=self.score.settings(), score_name=self.score.name,
+            fpr_rule=self.fpr_rule, mode=self.mode,
+            components=self.component_track)
+        self.result = result
         try:
             if self.mode == 'histogram':
                 values, curve = self._histogram_metrics(results)
             else:
-                values, curve, component_values = self._exact_metrics(
-                    results)
-                values.update(component_values)
+                values, curve = self._exact_metrics(results)
         except DegenerateSplitError as error:
-            summary['message'] = str(error)
+            result.message = str(error)
             print_log(
                 f'No anomaly metrics for {self.prefix or "this set"}: '
                 f'{error}',
@@ -242,13 +245,12 @@ class AnomalyMetric(BaseMetric):
         for key in COMPONENT_METRICS:
             if key in values:
                 metrics[key] = 100 * values[key]
-        summary.update(
-            metrics=dict(metrics),
-            num_pixels=int(values['num_pixels']),
-            num_anomaly=int(values['num_anomaly']))
-        if self.keep_curve and curve is not None:
-            summary['curve'] = curve
-        self._log_table(metrics, summary)
+        result.metrics = dict(metrics)
+        result.num_pixels = int(values['num_pixels'])
+        result.num_anomaly = int(values['num_anomaly'])
+        if self.keep_curve:
+            result.curve = curve
+        self._log_table(result)
         return metrics
 
     def _histogram_metrics(self, results: List):
@@ -260,6 +262,8 @@ class AnomalyMetric(BaseMetric):
         return values, curve
 
     def _exact_metrics(self, results: List):
+        """Exact pixel metrics (plus the component metrics on SMIYC sets)
+        and, if kept, the curve."""
         component_maps = None
         if self.component_track is not None:
             component_maps = results
@@ -268,41 +272,41 @@ class AnomalyMetric(BaseMetric):
             scores, labels = _pool(results)
         values = anomaly_metrics(scores, labels, fpr_rule=self.fpr_rule)
         curve = None
-        component_values = {}
         if self.keep_curve or component_maps is not None:
             thresholds, fps, tps = binary_curve(scores, labels)
             del scores, labels
-            if self.keep_curve:
-                curve = (fps, tps)
+            curve = (fps, tps)
             if component_maps is not None:
-                component_values = self._component_metrics(
-                    component_maps, best_f1_threshold(thresholds, fps, tps))
-        return values, curve, component_values
+                values.update(self._component_metrics(
+                    component_maps, best_f1_threshold(thresholds, fps, tps)))
+        return values, curve
 
     def _component_metrics(self, maps: List, threshold: float) -> dict:
         """sIoU_gt, PPV and mean F1 at ``threshold`` (fractions)."""
-        track = SMIYC_TRACKS[self.component_track]
+        sizes = SMIYC_TRACKS[self.component_track]
         stats = [
             image_component_stats(
                 *_unpack_maps(*entry, self.ignore_index), threshold,
-                ignore_index=self.ignore_index, **track) for entry in maps
+                sizes.min_pred_size, sizes.min_gt_size,
+                ignore_index=self.ignore_index) for entry in maps
         ]
         try:
             values = aggregate_component_stats(stats)
         except ValueError as error:  # no ground-truth component kept
-            self.summary['message'] = f'no component metrics: {error}'
+            self.result.message = f'no component metrics: {error}'
             return {}
-        self.summary['component_threshold'] = float(threshold)
+        self.result.component_threshold = float(threshold)
         return values
 
-    def _log_table(self, metrics: dict, summary: dict) -> None:
+    def _log_table(self, result: MetricResult) -> None:
+        metrics = result.metrics
         table = PrettyTable()
         names = [k for k in PIXEL_METRICS + COMPONENT_METRICS if k in metrics]
         table.field_names = ['score', *names, 'pixels', 'anomaly %']
         table.add_row([
-            self.score_type + (' (blurred)' if self.blur else ''),
-            *[f'{metrics[k]:.2f}' for k in names], summary['num_pixels'],
-            f"{100 * summary['num_anomaly'] / summary['num_pixels']:.3f}"
+            repr(self.score),
+            *[f'{metrics[k]:.2f}' for k in names], result.num_pixels,
+            f'{100 * result.num_anomaly / result.num_pixels:.3f}'
         ])
         title = f'anomaly metrics{" of " + self.prefix if self.prefix else ""}'
         note = f'FPR95 rule: {self.fpr_rule}, mode: {self.mode}'

@@ -29,9 +29,17 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from ...utils.constants import (IGNORE_INDEX, OUTLIER_INDEX,
-                                PAPER_CITYSCAPES_PRIOR)
+from ...utils.constants import (
+    IGNORE_INDEX,
+    OUTLIER_INDEX,
+    PAPER_CITYSCAPES_PRIOR,
+)
 from ..scores import energy, inlier_logits
+
+__all__ = [
+    'NAMED_PRIORS', 'BalancedEnergyLoss', 'EnergyLoss', 'PriorSpec',
+    'balanced_energy_loss', 'load_prior', 'sharpen_prior'
+]
 
 PriorSpec = Union[str, Sequence[float]]
 
@@ -168,7 +176,7 @@ def balanced_energy_loss(cls_score: Tensor,
                          f'logits {tuple(cls_score.shape)}; expected '
                          f'{tuple(expected)}.')
     with torch.autocast(device_type=cls_score.device.type, enabled=False):
-        logits = inlier_logits(cls_score, num_classes)
+        logits = inlier_logits(cls_score, num_classes or cls_score.shape[1])
         k = logits.shape[1]
         if prior_g1.numel() != k or prior_g2.numel() != k:
             raise ValueError(f'The prior has {prior_g1.numel()} entries but '

@@ -5,6 +5,10 @@ from torch import Tensor
 
 from ...utils.constants import OUTLIER_INDEX
 
+__all__ = [
+    'InlierCrossEntropyLoss'
+]
+
 
 @MODELS.register_module()
 class InlierCrossEntropyLoss(CrossEntropyLoss):

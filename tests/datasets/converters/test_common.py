@@ -6,9 +6,12 @@ import shutil
 import cv2
 import pytest
 
-from mmseg_ood.datasets.converters import (LabelValueError,
-                                           convert_road_anomaly,
-                                           read_dataset_record)
+from mmseg_ood.datasets.converters import (
+    LabelValueError,
+    convert_road_anomaly,
+    read_dataset_record,
+)
+
 from .helpers import read
 
 

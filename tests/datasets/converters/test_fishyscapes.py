@@ -1,4 +1,5 @@
 """Fishyscapes converters on the demo world's raw layouts and tiny arrays."""
+import dataclasses
 import io
 import json
 import os
@@ -10,18 +11,27 @@ import numpy as np
 import pytest
 from mmseg.registry import DATASETS
 
-from mmseg_ood.datasets.converters import (DATASET_RECORD,
-                                           FS_STATIC_VERSIONS,
-                                           DatasetLayoutError,
-                                           LabelValueError,
-                                           blend_static_overlay,
-                                           convert_fs_lost_and_found,
-                                           convert_fs_static,
-                                           parse_fs_label_name)
+from mmseg_ood.datasets.converters import (
+    DATASET_RECORD,
+    FS_STATIC_VERSIONS,
+    DatasetLayoutError,
+    LabelValueError,
+    blend_static_overlay,
+    convert_fs_lost_and_found,
+    convert_fs_static,
+    parse_fs_label_name,
+)
 from mmseg_ood.datasets.converters.common import md5_of
 from mmseg_ood.datasets.converters.fishyscapes import laf_scene_of
-from .helpers import (assert_same_pixels, file_bytes, listing, read,
-                      read_rgb, zip_folder)
+
+from .helpers import (
+    assert_same_pixels,
+    file_bytes,
+    listing,
+    read,
+    read_rgb,
+    zip_folder,
+)
 
 PIPELINE = [
     dict(type='LoadImageFromFile'),
@@ -86,13 +96,14 @@ def _laf_frames(root):
 def test_laf_dataset_loads_with_a_test_pipeline(fs_laf_out):
     out, _ = fs_laf_out
     dataset = DATASETS.build(
-        dict(type='FishyscapesDataset', data_root=out, pipeline=PIPELINE))
+        dict(type='AnomalyDataset', data_root=out, pipeline=PIPELINE))
     assert len(dataset) == 3
     sample = dataset[0]['data_samples']
     assert sample.gt_sem_seg.shape == sample.ori_shape
     assert set(sample.gt_sem_seg.data.unique().tolist()) <= {0, 1, 255}
-    assert dataset.metainfo['set_name'] == 'Fishyscapes Lost & Found val'
-    assert dataset.metainfo['set_version'] is None
+    facts = dataset.metainfo['anomaly_set']
+    assert facts['name'] == 'Fishyscapes Lost & Found val'
+    assert dataset.metainfo['anomaly_set']['version'] is None
 
 
 @pytest.mark.parametrize('top', [None, 'fishyscapes_lostandfound'])
@@ -217,9 +228,9 @@ def test_static_matches_overlay_plus_cityscapes(demo_world, static_outs,
         if version == 'v3':  # the inlier "negative test" object
             assert (changed & (label == 0)).any()
     dataset = DATASETS.build(
-        dict(type='FishyscapesDataset', data_root=out, pipeline=PIPELINE))
-    assert dataset.metainfo['set_version'] == version
-    assert dataset.metainfo['set_name'] == 'Fishyscapes Static val'
+        dict(type='AnomalyDataset', data_root=out, pipeline=PIPELINE))
+    assert dataset.metainfo['anomaly_set']['version'] == version
+    assert dataset.metainfo['anomaly_set']['name'] == 'Fishyscapes Static val'
     sample = dataset[1]['data_samples']
     assert sample.gt_sem_seg.shape == sample.ori_shape
 
@@ -230,7 +241,8 @@ def test_static_versions_differ_and_are_recorded(static_outs):
         with open(osp.join(out, DATASET_RECORD)) as f:
             record = json.load(f)
         assert record['version'] == version
-        assert record['tfds_version'] == FS_STATIC_VERSIONS[version][0]
+        assert record['tfds_version'] == \
+            FS_STATIC_VERSIONS[version].tfds_version
         assert record['archive_md5_verified'] is None  # a folder
         name = record['images'][0]
         images[version] = read(osp.join(out, 'original', name + '.png'))
@@ -253,7 +265,7 @@ def test_static_archive_of_another_version_is_refused(demo_world, tmp_path,
     # pretend the zip is the official v2 archive
     md5 = md5_of(archive)
     monkeypatch.setitem(FS_STATIC_VERSIONS, 'v2',
-                        FS_STATIC_VERSIONS['v2'][:2] + (md5, ))
+                        dataclasses.replace(FS_STATIC_VERSIONS['v2'], md5=md5))
     with pytest.raises(ValueError, match="official fs_val_v2.zip.*'v2'"):
         convert_fs_static(archive, demo_world['cityscapes'],
                           str(tmp_path / 'b'), 'v3', show_progress=False)

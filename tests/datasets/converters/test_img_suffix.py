@@ -9,9 +9,12 @@ import cv2
 import pytest
 from mmseg.registry import DATASETS
 
-from mmseg_ood.datasets.converters import (DATASET_RECORD,
-                                           convert_laf_test_no_known,
-                                           convert_road_anomaly)
+from mmseg_ood.datasets.converters import (
+    DATASET_RECORD,
+    convert_laf_test_no_known,
+    convert_road_anomaly,
+)
+
 from .helpers import listing
 
 
@@ -49,7 +52,7 @@ def test_road_anomaly_release_formats(demo_world, tmp_path, ext, expected):
         assert json.load(f)['img_suffix'] == expected
     assert [osp.splitext(n)[1] for n in listing(osp.join(out, 'original'))
             ] == [expected] * 2
-    dataset = _build(type='RoadAnomalyDataset', data_root=out)
+    dataset = _build(type='AnomalyDataset', data_root=out)
     assert len(dataset) == 2
     for i in range(2):
         path = dataset.get_data_info(i)['img_path']
@@ -58,8 +61,7 @@ def test_road_anomaly_release_formats(demo_world, tmp_path, ext, expected):
     # an explicit img_suffix still wins over the record
     if expected != '.jpg':
         with pytest.raises(FileNotFoundError, match=r'No \*\.jpg image'):
-            _build(type='RoadAnomalyDataset', data_root=out,
-                   img_suffix='.jpg')
+            _build(type='AnomalyDataset', data_root=out, img_suffix='.jpg')
 
 
 def test_lost_and_found_webp_frames(demo_world, tmp_path):
@@ -72,25 +74,25 @@ def test_lost_and_found_webp_frames(demo_world, tmp_path):
     out = str(tmp_path / 'nk')
     record = convert_laf_test_no_known(str(root), out, show_progress=False)
     assert record['img_suffix'] == '.webp'
-    dataset = _build(type='SMIYCDataset', track='LostAndFound-testNoKnown',
-                     layout='processed', data_root=out)
+    dataset = _build(type='AnomalyDataset', data_root=out)
     assert len(dataset) == record['num_images'] > 0
     assert all(
         dataset.get_data_info(i)['img_path'].endswith('.webp')
         for i in range(len(dataset)))
     with pytest.raises(FileNotFoundError, match=r'No \*\.png image'):
-        _build(type='SMIYCDataset', track='LostAndFound-testNoKnown',
-               layout='processed', data_root=out, img_suffix='.png')
+        _build(type='AnomalyDataset', data_root=out, img_suffix='.png')
 
 
-def test_without_record_the_class_default_applies(demo_world, tmp_path):
+def test_without_record_the_set_default_applies(demo_world, tmp_path):
     root = tmp_path / 'ra'
     shutil.copytree(demo_world['road_anomaly'], root)
     if (root / DATASET_RECORD).exists():
         os.remove(root / DATASET_RECORD)
-    dataset = _build(type='RoadAnomalyDataset', data_root=str(root))
+    dataset = _build(type='AnomalyDataset', benchmark='road_anomaly',
+                     data_root=str(root))
     assert dataset.img_suffix == '.jpg' and len(dataset) == 2
     (root / DATASET_RECORD).write_text(json.dumps(
         dict(format='mmseg_ood.anomaly_set', img_suffix=7)))
     with pytest.raises(ValueError, match='img_suffix=7'):
-        _build(type='RoadAnomalyDataset', data_root=str(root))
+        _build(type='AnomalyDataset', benchmark='road_anomaly',
+               data_root=str(root))

@@ -7,20 +7,24 @@ import shutil
 import numpy as np
 import pytest
 
-from mmseg_ood.datasets.converters import (DATASET_RECORD,
-                                           DatasetLayoutError,
-                                           convert_laf_test_no_known,
-                                           laf_label_ids_to_eval,
-                                           select_no_known)
-from mmseg_ood.datasets.converters.lost_and_found import (
-    LAF_TEST_INVALID_POSITIONS, NO_KNOWN_PREFIXES)
+from mmseg_ood.datasets.converters import (
+    DATASET_RECORD,
+    DatasetLayoutError,
+    convert_laf_test_no_known,
+    select_no_known,
+)
+from mmseg_ood.datasets.set_specs import get_set_spec
+
 from .helpers import assert_same_pixels, file_bytes, listing, read
+
+LAF_NOKNOWN = get_set_spec('laf_noknown')
 
 
 def test_label_ids_mapping_pixelwise():
     ids = np.array([[0, 1, 2, 3], [100, 200, 201, 255]], np.uint8)
     expected = np.array([[255, 0, 1, 1], [1, 1, 255, 255]], np.uint8)
-    np.testing.assert_array_equal(laf_label_ids_to_eval(ids), expected)
+    np.testing.assert_array_equal(LAF_NOKNOWN.labels.apply(ids, 'ids.png'),
+                                  expected)
 
 
 def _official_like_ids():
@@ -36,7 +40,7 @@ def _official_like_ids():
 def test_selection_with_the_official_split():
     ids = _official_like_ids()
     order = sorted(ids)
-    empty = {order[p] for p in LAF_TEST_INVALID_POSITIONS}
+    empty = {order[p] for p in LAF_NOKNOWN.unlabelled_positions}
     rng = np.random.default_rng(0)
     shuffled = [ids[i] for i in rng.permutation(len(ids))]
     selected, info = select_no_known(shuffled,
@@ -91,7 +95,7 @@ def test_conversion_of_the_demo_split(demo_world, tmp_path):
 
     expected = sorted(
         fid for fid in frames
-        if gt(fid).any() and not fid.startswith(NO_KNOWN_PREFIXES))
+        if gt(fid).any() and not fid.startswith(LAF_NOKNOWN.exclude))
     assert record['images'] == expected
     assert 0 < len(expected) < len(frames)
     assert listing(osp.join(out, 'labels')) == [f + '.png' for f in expected]

@@ -9,18 +9,26 @@ import numpy as np
 import pytest
 from mmseg.registry import DATASETS
 
-from mmseg_ood.datasets.converters import (DATASET_RECORD,
-                                           DatasetLayoutError,
-                                           LabelValueError,
-                                           convert_road_anomaly,
-                                           road_anomaly_to_eval)
+from mmseg_ood.datasets.converters import (
+    DATASET_RECORD,
+    DatasetLayoutError,
+    LabelValueError,
+    convert_road_anomaly,
+)
+from mmseg_ood.datasets.set_specs import get_set_spec
+
 from .helpers import assert_same_pixels, file_bytes, listing, read
 
 
 def test_value_mapping_pixelwise():
     raw = np.array([[0, 1, 2], [255, 2, 0]], np.uint8)
     expected = np.array([[0, 0, 1], [255, 1, 0]], np.uint8)
-    np.testing.assert_array_equal(road_anomaly_to_eval(raw), expected)
+    mapped = get_set_spec('road_anomaly').labels.apply(raw, 'raw.png')
+    np.testing.assert_array_equal(mapped, expected)
+    with pytest.raises(LabelValueError, match=r'raw.png holds label values '
+                       r'\[3\]'):
+        get_set_spec('road_anomaly').labels.apply(raw + 3 * (raw == 0),
+                                                  'raw.png')
 
 
 def test_gives_back_the_processed_set(demo_world, tmp_path):
@@ -40,12 +48,12 @@ def test_gives_back_the_processed_set(demo_world, tmp_path):
     with open(osp.join(out, DATASET_RECORD)) as f:
         assert json.load(f)['img_suffix'] == '.jpg'
     dataset = DATASETS.build(
-        dict(type='RoadAnomalyDataset', data_root=out, pipeline=[
+        dict(type='AnomalyDataset', data_root=out, pipeline=[
             dict(type='LoadImageFromFile'),
             dict(type='LoadAnnotations'),
             dict(type='PackSegInputs')
         ]))
-    assert len(dataset) == 2 and dataset.metainfo['set_name'] == \
+    assert len(dataset) == 2 and dataset.metainfo['anomaly_set']['name'] == \
         'Road Anomaly'
     assert set(dataset[0]['data_samples'].gt_sem_seg.data.unique().tolist()
                ) == {0, 1}

@@ -7,7 +7,10 @@ from typing import Dict, Sequence, Tuple
 import cv2
 import numpy as np
 
-from mmseg_ood.datasets.coco_ood import BANK_FORMAT, BANK_VERSION
+from mmseg_ood.datasets.transforms.coco_ood_bank import (
+    BANK_FORMAT,
+    BANK_VERSION,
+)
 
 ANN_FILE = 'annotations/ood_seg_train2017.json'
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from mmseg.registry import TRANSFORMS
 
-from mmseg_ood.datasets.coco_ood import read_coco_ood_object
+from mmseg_ood.datasets.transforms import read_coco_ood_object
 
 
 def frame_results(demo_world, size=None):
@@ -91,7 +91,7 @@ def test_object_larger_than_frame_is_scaled_to_fit(demo_world):
 
 
 def test_missing_bank_says_how_to_build_it(tmp_path):
-    with pytest.raises(FileNotFoundError, match='coco_ood.py'):
+    with pytest.raises(FileNotFoundError, match='mmseg-ood-coco-bank'):
         TRANSFORMS.build(dict(type='PasteCocoObjects',
                               data_root=str(tmp_path)))
     with pytest.raises(ValueError, match='prob'):

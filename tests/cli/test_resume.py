@@ -2,7 +2,7 @@
 
 The demo config, shrunk (64x128 crops, batch 2, 6 iterations, a checkpoint
 and a validation every 3 iterations, deterministic mode), is trained by
-``tools/train.py``'s ``main`` in this process (the tool's imports take
+``mmseg-ood-train``'s ``main`` in this process (the tool's imports take
 longer than the training):
 
 - run A: 6 iterations without a stop;
@@ -16,7 +16,6 @@ checkpoint without its random state and must end elsewhere: dropout (and,
 with ``num_workers=0``, the transforms) then draw other numbers, so the test
 detects a resume that restores less than everything.
 """
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -24,20 +23,15 @@ from contextlib import contextmanager
 
 import pytest
 import torch
-from mmengine.config import Config
 
-from ..conftest import REPO_ROOT, demo_config
+from mmseg_ood.cli import train as train_cli
+
+from ..conftest import demo_config
+
+pytestmark = pytest.mark.slow
 
 DEMO = 'deeplabv3plus_balanced_energy_demo.py'
 CROP = '(64,128)'
-
-
-def load_train_tool():
-    spec = importlib.util.spec_from_file_location(
-        'mmseg_ood_tools_train', REPO_ROOT / 'tools' / 'train.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def options(num_workers, max_iters, name):
@@ -63,15 +57,14 @@ def options(num_workers, max_iters, name):
 
 @contextmanager
 def train_tool():
-    """``tools/train.py CONFIG ARGS`` in this process, one thread; torch's
-    global flags are put back afterwards."""
-    tool = load_train_tool()
+    """``mmseg-ood-train CONFIG ARGS`` in this process, one thread;
+    torch's global flags are put back afterwards."""
     saved = (torch.are_deterministic_algorithms_enabled(),
              torch.backends.cudnn.deterministic,
              torch.backends.cudnn.benchmark, torch.get_num_threads())
     torch.set_num_threads(1)
     try:
-        yield lambda *args: tool.main([demo_config(DEMO), *args])
+        yield lambda *args: train_cli.main([demo_config(DEMO), *args])
     finally:
         torch.use_deterministic_algorithms(saved[0])
         torch.backends.cudnn.deterministic = saved[1]
@@ -81,14 +74,14 @@ def train_tool():
 
 @pytest.fixture
 def train(demo_cwd, monkeypatch):
-    """Run ``tools/train.py`` in ``demo_cwd``, in this process."""
+    """Run ``mmseg-ood-train`` in ``demo_cwd``, in this process."""
     monkeypatch.setenv('LOCAL_RANK', '0')
     with train_tool() as run:
         yield run
 
 
 def load(path):
-    return torch.load(path, map_location='cpu', weights_only=False)
+    return torch.load(path, map_location='cpu')
 
 
 def unequal_tensors(a, b, prefix=''):
@@ -154,20 +147,3 @@ def test_interrupted_and_resumed_equals_uninterrupted(train, num_workers):
               '--cfg-options', *options(0, 6, 'C0'))
         c = load('C/iter_6.pth')
         assert unequal_tensors(a['state_dict'], c['state_dict']) != []
-
-
-def test_resume_takes_the_seed_of_the_checkpoint(tmp_path):
-    # MMEngine builds the sampler before it reads the checkpoint, so the
-    # seed must come from the checkpoint before the runner is built
-    tool = load_train_tool()
-    checkpoint = tmp_path / 'iter_3.pth'
-    torch.save(dict(meta=dict(seed=1234, iter=3)), checkpoint)
-    cfg = Config(dict(work_dir=str(tmp_path)))
-    tool.set_resume(cfg, str(checkpoint))
-    assert cfg.resume and cfg.load_from == str(checkpoint)
-    assert cfg.randomness.seed == 1234
-    cfg = Config(dict(work_dir=str(tmp_path),
-                      randomness=dict(seed=0, deterministic=True)))
-    (tmp_path / 'last_checkpoint').write_text(str(checkpoint))
-    tool.set_resume(cfg, 'auto')
-    assert cfg.randomness == dict(seed=1234, deterministic=True)

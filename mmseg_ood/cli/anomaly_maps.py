@@ -1,0 +1,129 @@
+"""Write per-image anomaly score maps (and class maps) of an image folder.
+
+The maps have the input images' resolution; scores are float32, higher =
+more anomalous. The score is the config's (its first ``AnomalyMetric``'s
+``score``); ``--score-options`` changes it, e.g. ``type=MaxLogitScore`` or
+``blur=None``.
+
+Examples:
+    # <stem>_anomaly.npy + <stem>_segmentation.npy per image
+    mmseg-ood-anomaly-maps CONFIG CHECKPOINT IMG_DIR OUT_DIR
+    # Fishyscapes container: /input/DDDD_*.png -> /output/DDDD_anomaly.npy
+    mmseg-ood-anomaly-maps CONFIG CHECKPOINT /input /output \
+        --format fishyscapes --suffixes .png
+    # SegmentMeIfYouCan: OUT/anomaly_p/<method>/<dataset>/<frame>.hdf5
+    mmseg-ood-anomaly-maps CONFIG CHECKPOINT \
+        datasets/dataset_AnomalyTrack/images outputs --format smiyc \
+        --method-name BalancedEnergy --dataset-name AnomalyTrack-all
+
+Re-running the same command resumes: images whose outputs are complete are
+skipped (``--overwrite`` recomputes them). Outputs are written atomically.
+The output folder keeps a manifest (``.anomaly_maps.json``: config,
+checkpoint fingerprint, score settings, format, names); a re-run with other
+settings (another checkpoint, score, ...) stops with an error naming the
+differences instead of resuming: pass ``--overwrite`` to recompute the
+maps, or choose another output folder.
+"""
+import argparse
+
+from mmengine.config import Config, DictAction
+
+from mmseg_ood.apis import (
+    MAP_FORMATS,
+    AnomalyInferencer,
+    build_map_format,
+    config_score,
+    find_images,
+    plan_outputs,
+    run_manifest,
+    write_anomaly_maps,
+)
+from mmseg_ood.apis.anomaly_maps import outputs_complete
+from mmseg_ood.apis.run_manifest import check_run_manifest, existing_outputs
+from mmseg_ood.models.scores import build_anomaly_score
+from mmseg_ood.utils.constants import IMAGE_SUFFIXES
+
+from .common import user_errors
+
+__all__ = ['main', 'parse_args']
+
+PROG = 'mmseg-ood-anomaly-maps'
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description='Write per-image anomaly score maps of an image folder')
+    parser.add_argument('config', help='model config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('img_dir', help='folder of input images')
+    parser.add_argument('out_dir', help='output folder (created)')
+    parser.add_argument(
+        '--format', choices=sorted(MAP_FORMATS), default='npy',
+        help='npy: <stem>_anomaly.npy/_segmentation.npy (subfolders '
+        'mirrored); fishyscapes: DDDD_anomaly.npy/_segmentation.npy; '
+        'smiyc: anomaly_p/<method>/<dataset>/<frame>.hdf5')
+    parser.add_argument(
+        '--suffixes', nargs='+', default=list(IMAGE_SUFFIXES),
+        help='image suffixes to search (case-insensitive)')
+    parser.add_argument('--recursive', action='store_true',
+                        help='also search subfolders')
+    parser.add_argument('--method-name', help='method name (smiyc)')
+    parser.add_argument('--dataset-name',
+                        help='dataset name (smiyc), e.g. AnomalyTrack-all')
+    parser.add_argument(
+        '--score-options', nargs='+', action=DictAction,
+        help="change the config's score, key=value pairs, e.g. "
+        'type=MaxLogitScore blur=None, or '
+        'type=StandardizedMaxLogitScore statistics=sml.json')
+    parser.add_argument('--device', default='cpu',
+                        help='torch device, e.g. cpu or cuda:0')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='recompute images whose outputs exist (also '
+                        'when they were made with other settings)')
+    parser.add_argument('--no-progress', action='store_true',
+                        help='hide the progress bar')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings of the config, key=value pairs')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    with user_errors(PROG):
+        images = find_images(args.img_dir, args.suffixes, args.recursive)
+        maps = build_map_format(args.format, args.out_dir, args.method_name,
+                                args.dataset_name)
+        # check names and the output folder before loading the model
+        plan = plan_outputs(images, args.img_dir, maps)
+        cfg = Config.fromfile(args.config)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
+        score = build_anomaly_score(config_score(cfg, args.score_options))
+        # maps made with other settings are never resumed
+        manifest = run_manifest(args.config, args.checkpoint,
+                                score.settings(), maps.settings(),
+                                args.cfg_options)
+        check_run_manifest(maps.folder, manifest, args.overwrite,
+                           bool(existing_outputs(plan)))
+    if not args.overwrite and all(
+            outputs_complete(img, plan[img], maps) for img in images):
+        print(f'all {len(images)} images have complete outputs in '
+              f'{args.out_dir}; nothing to do (--overwrite recomputes).')
+        return dict(written=[], skipped=list(images))
+    with user_errors(PROG):
+        inferencer = AnomalyInferencer(cfg, args.checkpoint,
+                                       device=args.device, score=score)
+    print(f'{len(images)} images; score: {score!r}')
+    with user_errors(PROG):
+        result = write_anomaly_maps(
+            inferencer, images, args.img_dir, maps, manifest,
+            overwrite=args.overwrite, show_progress=not args.no_progress)
+    print(f"\nwrote {len(result['written'])}, skipped "
+          f"{len(result['skipped'])} complete, in {args.out_dir}")
+    return result
+
+
+if __name__ == '__main__':
+    main()

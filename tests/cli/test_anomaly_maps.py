@@ -1,0 +1,282 @@
+"""mmseg-ood-anomaly-maps on the demo world.
+
+A randomly initialised demo model (saved as MMEngine saves checkpoints) is run
+on the demo Fishyscapes L&F-layout images; its maps are compared with the
+logits of MMSeg's own ``inference_model`` scored independently.
+"""
+import json
+import os
+import os.path as osp
+import shutil
+
+import cv2
+import h5py
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import save_checkpoint
+from mmseg.apis import inference_model
+from mmseg.registry import MODELS
+from scipy.ndimage import gaussian_filter
+
+from mmseg_ood.apis import load_smiyc_hdf5
+from mmseg_ood.apis.run_manifest import RUN_MANIFEST
+from mmseg_ood.cli import anomaly_maps as tool
+from mmseg_ood.utils.constants import CITYSCAPES_CLASSES
+
+from ..conftest import demo_config
+
+DEMO = 'deeplabv3plus_balanced_energy_demo.py'
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope='module')
+def model_files(tmp_path_factory):
+    """A demo-model config (no data paths needed) and a random checkpoint
+    whose meta holds a numpy value, as MMEngine's checkpoints do."""
+    root = tmp_path_factory.mktemp('model')
+    config = root / 'demo_model.py'
+    config.write_text(
+        f"_base_ = [{demo_config(DEMO)!r}]\n"
+        "model = dict(decode_head=dict(loss_decode=[\n"
+        "    dict(type='InlierCrossEntropyLoss', loss_weight=1.0),\n"
+        "    dict(type='BalancedEnergyLoss', prior='uniform',\n"
+        "         num_classes=19, loss_weight=0.1)]))\n")
+    cfg = Config.fromfile(str(config))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    checkpoint = root / 'random.pth'
+    save_checkpoint(
+        dict(state_dict=model.state_dict(),
+             meta=dict(iter=np.int64(0),
+                       dataset_meta=dict(classes=CITYSCAPES_CLASSES))),
+        str(checkpoint))
+    return str(config), str(checkpoint)
+
+
+@pytest.fixture(scope='module')
+def npy_run(demo_world, model_files, tmp_path_factory):
+    config, checkpoint = model_files
+    img_dir = osp.join(demo_world['fs_laf'], 'original')
+    out = str(tmp_path_factory.mktemp('maps') / 'out')
+    result = tool.main([config, checkpoint, img_dir, out, '--no-progress'])
+    return img_dir, out, result
+
+
+def _mmseg_logits(model_files, img_path):
+    """Logits of MMSeg's inference_model, without the tool's code."""
+    config, checkpoint = model_files
+    cfg = Config.fromfile(config)
+    model = MODELS.build(cfg.model)
+    state = torch.load(checkpoint, map_location='cpu')
+    model.load_state_dict(state['state_dict'])
+    model.cfg = cfg
+    cfg.test_pipeline = cfg.test_dataloader.fs_laf.dataset.pipeline
+    model.eval()
+    return inference_model(model, img_path).seg_logits.data.double()
+
+
+def reference_maps(model_files, img_path):
+    """The blurred energy of the first 19 channels (scipy, float64) and
+    the class map."""
+    logits = _mmseg_logits(model_files, img_path)
+    energy = -torch.logsumexp(logits[:19], 0).numpy()
+    blurred = gaussian_filter(energy, sigma=1.0, mode='mirror', truncate=3.0)
+    return blurred, logits[:19].argmax(0).numpy()
+
+
+def test_npy_outputs_names_shapes_dtypes(npy_run):
+    img_dir, out, result = npy_run
+    images = sorted(os.listdir(img_dir))
+    assert len(result['written']) == len(images) == 3
+    assert result['skipped'] == []
+    stems = [osp.splitext(name)[0] for name in images]
+    assert sorted(os.listdir(out)) == sorted(
+        [f'{s}_anomaly.npy' for s in stems] +
+        [f'{s}_segmentation.npy' for s in stems] + [RUN_MANIFEST])
+    for name, stem in zip(images, stems):
+        height, width = cv2.imread(osp.join(img_dir, name)).shape[:2]
+        anomaly = np.load(osp.join(out, f'{stem}_anomaly.npy'))
+        classes = np.load(osp.join(out, f'{stem}_segmentation.npy'))
+        assert anomaly.shape == classes.shape == (height, width)
+        assert anomaly.dtype == np.float32 and classes.dtype == np.uint8
+        assert np.isfinite(anomaly).all() and classes.max() < 19
+
+
+def test_maps_equal_the_score_of_mmseg_inference(npy_run, model_files):
+    img_dir, out, _ = npy_run
+    name = sorted(os.listdir(img_dir))[0]
+    energy, classes = reference_maps(model_files, osp.join(img_dir, name))
+    stem = osp.splitext(name)[0]
+    anomaly = np.load(osp.join(out, f'{stem}_anomaly.npy'))
+    np.testing.assert_allclose(anomaly, energy, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(
+        np.load(osp.join(out, f'{stem}_segmentation.npy')), classes)
+
+
+def test_checkpoint_loads_with_weights_only(model_files):
+    # numpy values in meta, as MMEngine writes them: torch's safe loader
+    # reads it thanks to mmseg_ood's allow-list
+    state = torch.load(model_files[1], map_location='cpu', weights_only=True)
+    assert state['meta']['iter'] == 0
+
+
+def test_resume_skips_complete_and_redoes_partial(npy_run, model_files,
+                                                  tmp_path):
+    img_dir, first_out, _ = npy_run
+    out = str(tmp_path / 'out')
+    shutil.copytree(first_out, out)
+    names = sorted(os.listdir(out))
+    mtimes = {n: os.stat(osp.join(out, n)).st_mtime_ns for n in names}
+    assert RUN_MANIFEST in names
+    victim = [n for n in names if n.endswith('_anomaly.npy')][1]
+    full = open(osp.join(out, victim), 'rb').read()
+    with open(osp.join(out, victim), 'wb') as f:
+        f.write(full[:len(full) // 2])  # a truncated file
+    result = tool.main([*model_files, img_dir, out, '--no-progress'])
+    victim_image = victim[:-len('_anomaly.npy')]
+    assert [osp.splitext(osp.basename(p))[0]
+            for p in result['written']] == [victim_image]
+    assert len(result['skipped']) == 2
+    assert open(osp.join(out, victim), 'rb').read() == full
+    for name in names:
+        if not name.startswith(victim_image):
+            assert os.stat(osp.join(out, name)).st_mtime_ns == mtimes[name]
+    assert sorted(os.listdir(out)) == names  # no temporary file left
+    again = tool.main([*model_files, img_dir, out, '--no-progress'])
+    assert again['written'] == [] and len(again['skipped']) == 3
+    forced = tool.main(
+        [*model_files, img_dir, out, '--no-progress', '--overwrite'])
+    assert len(forced['written']) == 3
+
+
+def test_fishyscapes_contract(npy_run, model_files, tmp_path):
+    img_dir, npy_out, _ = npy_run
+    inputs = tmp_path / 'input'
+    inputs.mkdir()
+    stems = []
+    for i, name in enumerate(sorted(os.listdir(img_dir))):
+        shutil.copy(osp.join(img_dir, name), inputs / f'{i:04d}_{name}')
+        stems.append(osp.splitext(name)[0])
+    out = tmp_path / 'output'
+    tool.main([*model_files, str(inputs), str(out), '--format',
+               'fishyscapes', '--suffixes', '.png', '--no-progress'])
+    assert sorted(os.listdir(out)) == sorted(
+        [f'{i:04d}_anomaly.npy' for i in range(3)] +
+        [f'{i:04d}_segmentation.npy' for i in range(3)] + [RUN_MANIFEST])
+    for i, stem in enumerate(stems):
+        np.testing.assert_array_equal(
+            np.load(out / f'{i:04d}_anomaly.npy'),
+            np.load(osp.join(npy_out, f'{stem}_anomaly.npy')))
+    (inputs / 'frame.png').write_bytes(b'')
+    with pytest.raises(SystemExit, match='DDDD_'):
+        tool.main([*model_files, str(inputs), str(out), '--format',
+                   'fishyscapes'])
+
+
+def test_smiyc_store_round_trips_and_resumes(npy_run, model_files, tmp_path):
+    img_dir, npy_out, _ = npy_run
+    out = tmp_path / 'outputs'
+    args = [*model_files, img_dir, str(out), '--format', 'smiyc',
+            '--method-name', 'BalancedEnergy', '--dataset-name',
+            'AnomalyTrack-all', '--no-progress']
+    tool.main(args)
+    folder = out / 'anomaly_p' / 'BalancedEnergy' / 'AnomalyTrack-all'
+    stems = [osp.splitext(n)[0] for n in sorted(os.listdir(img_dir))]
+    assert sorted(os.listdir(folder)) == sorted(
+        [f'{s}.hdf5' for s in stems] + [RUN_MANIFEST])
+    for stem in stems:
+        with h5py.File(folder / f'{stem}.hdf5', 'r') as f:
+            assert list(f.keys()) == ['value']
+            dataset = f['value']
+            assert dataset.dtype == np.float16
+            assert dataset.compression == 'gzip'
+            assert dataset.compression_opts == 9
+        expected = np.load(osp.join(npy_out, f'{stem}_anomaly.npy'))
+        value = load_smiyc_hdf5(str(folder / f'{stem}.hdf5'))
+        np.testing.assert_array_equal(value, expected.astype(np.float16))
+    victim = folder / f'{stems[0]}.hdf5'
+    victim.write_bytes(victim.read_bytes()[:100])
+    result = tool.main(args)
+    assert len(result['written']) == 1 and len(result['skipped']) == 2
+    assert load_smiyc_hdf5(str(victim)).shape == expected.shape
+    with pytest.raises(SystemExit, match='--method-name'):
+        tool.main([*model_files, img_dir, str(out), '--format', 'smiyc'])
+
+
+def test_other_scores_and_no_blur(npy_run, model_files, tmp_path):
+    img_dir, _, _ = npy_run
+    out = tmp_path / 'out'
+    tool.main([*model_files, img_dir, str(out), '--score-options',
+               'type=MaxLogitScore', 'blur=None', '--no-progress'])
+    name = sorted(os.listdir(img_dir))[0]
+    logits = _mmseg_logits(model_files, osp.join(img_dir, name))
+    expected = -logits[:19].max(0).values.numpy()
+    np.testing.assert_allclose(
+        np.load(out / f'{osp.splitext(name)[0]}_anomaly.npy'), expected,
+        rtol=1e-5, atol=1e-5)
+
+
+def test_missing_checkpoint_is_named(npy_run, model_files, tmp_path):
+    img_dir, _, _ = npy_run
+    with pytest.raises(SystemExit, match='mmseg-ood-anomaly-maps: error: '
+                       '.*nope.pth'):
+        tool.main([model_files[0], str(tmp_path / 'nope.pth'), img_dir,
+                   str(tmp_path / 'o')])
+
+
+def _maps(out):
+    return {
+        name: np.load(osp.join(out, name))
+        for name in sorted(os.listdir(out)) if name.endswith('.npy')
+    }
+
+
+def _manifest(out):
+    with open(osp.join(out, RUN_MANIFEST)) as f:
+        return json.load(f)
+
+
+def test_changed_settings_are_not_resumed(npy_run, model_files, tmp_path):
+    img_dir, first_out, _ = npy_run
+    out = str(tmp_path / 'out')
+    shutil.copytree(first_out, out)
+    before = _maps(out)
+    assert _manifest(out)['score']['type'] == 'EnergyScore'
+    with pytest.raises(SystemExit) as error:
+        tool.main([*model_files, img_dir, out, '--score-options',
+                   'type=MaxLogitScore', '--no-progress'])
+    message = str(error.value)
+    assert "score.type: 'EnergyScore' there, 'MaxLogitScore' now" in message
+    assert '--overwrite' in message and out in message
+    after = _maps(out)  # nothing was touched
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    # another checkpoint (same architecture, other weights)
+    other = tmp_path / 'other.pth'
+    state = torch.load(model_files[1])
+    state['state_dict'] = {k: v + 1 if v.is_floating_point() else v
+                           for k, v in state['state_dict'].items()}
+    torch.save(state, other)
+    with pytest.raises(SystemExit, match='checkpoint.path') as error:
+        tool.main([model_files[0], str(other), img_dir, out,
+                   '--no-progress'])
+    assert 'checkpoint.sha256_head_tail' in str(error.value)
+
+    max_logit = ['--score-options', 'type=MaxLogitScore']
+    forced = tool.main([*model_files, img_dir, out, *max_logit,
+                        '--no-progress', '--overwrite'])
+    assert len(forced['written']) == 3
+    assert _manifest(out)['score']['type'] == 'MaxLogitScore'
+    fresh = str(tmp_path / 'fresh')
+    tool.main([*model_files, img_dir, fresh, *max_logit, '--no-progress'])
+    recomputed, expected = _maps(out), _maps(fresh)
+    for name in before:
+        np.testing.assert_array_equal(recomputed[name], expected[name])
+        if name.endswith('_anomaly.npy'):  # the energy maps are gone
+            assert not np.allclose(recomputed[name], before[name])
+    # same settings again: resumes (nothing to do)
+    again = tool.main([*model_files, img_dir, out, *max_logit,
+                       '--no-progress'])
+    assert again['written'] == [] and len(again['skipped']) == 3
