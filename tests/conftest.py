@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from mmengine.logging import MMLogger
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope, init_default_scope
 
 from mmseg_ood.datasets.converters import build_coco_ood_bank
 from mmseg_ood.demo import make_demo_world
@@ -27,10 +27,13 @@ SMALL_WORLD = dict(
     frame_size=(128, 256))
 
 
-@pytest.fixture(scope='session', autouse=True)
+@pytest.fixture(autouse=True)
 def mmseg_scope():
-    """Build registry entries by bare names, as MMSeg configs do."""
-    init_default_scope('mmseg')
+    """Build registry entries by bare names, as MMSeg configs do (a Runner
+    built by a test may have switched the scope to MMEngine's)."""
+    current = DefaultScope.get_current_instance()
+    if current is None or current.scope_name != 'mmseg':
+        init_default_scope('mmseg')
 
 
 @pytest.fixture(scope='session')
