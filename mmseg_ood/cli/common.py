@@ -7,7 +7,11 @@ from typing import Iterator, Optional, Sequence
 
 from mmengine.config import DictAction
 
-__all__ = ['add_runner_arguments', 'parse_runner_args', 'user_errors']
+__all__ = [
+    'add_converter_arguments', 'add_runner_arguments',
+    'add_statistics_arguments', 'parse_runner_args', 'prepare_statistics_run',
+    'user_errors'
+]
 
 #: Errors that mean the user's input is wrong; the tools print their
 #: message (which names the file, value and fix) instead of a traceback.
@@ -31,6 +35,14 @@ def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def add_converter_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the converters' ``--overwrite`` and ``--no-progress``."""
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an earlier output of this converter')
+    parser.add_argument('--no-progress', action='store_true',
+                        help='do not show a progress bar')
 
 
 def parse_runner_args(parser: argparse.ArgumentParser,

@@ -25,7 +25,7 @@ from mmseg_ood.datasets.converters import (
     convert_fs_static,
 )
 
-from .common import user_errors
+from .common import add_converter_arguments, user_errors
 
 __all__ = ['main', 'parse_args']
 
@@ -63,10 +63,7 @@ def parse_args(argv=None):
         help='version of the overlay archive; the versions give different '
         'numbers, so it is recorded in DATASET.json')
     for p in (laf, static):
-        p.add_argument('--overwrite', action='store_true',
-                       help='replace an earlier output of this converter')
-        p.add_argument('--no-progress', action='store_true',
-                       help='do not show a progress bar')
+        add_converter_arguments(p)
     return parser.parse_args(argv)
 
 

@@ -15,7 +15,7 @@ import argparse
 
 from mmseg_ood.datasets.converters import convert_laf_test_no_known
 
-from .common import user_errors
+from .common import add_converter_arguments, user_errors
 
 __all__ = ['main', 'parse_args']
 
@@ -31,10 +31,7 @@ def parse_args(argv=None):
                         'leftImg8bit/test and gtCoarse/test')
     parser.add_argument('out_dir', help='output folder, e.g. '
                         'data/smiyc/LostAndFound-testNoKnown')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='replace an earlier output of this converter')
-    parser.add_argument('--no-progress', action='store_true',
-                        help='do not show a progress bar')
+    add_converter_arguments(parser)
     return parser.parse_args(argv)
 
 

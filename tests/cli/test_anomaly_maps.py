@@ -4,7 +4,6 @@ A randomly initialised demo model (saved as MMEngine saves checkpoints) is run
 on the demo Fishyscapes L&F-layout images; its maps are compared with the
 logits of MMSeg's own ``inference_model`` scored independently.
 """
-import json
 import os
 import os.path as osp
 import shutil
@@ -25,6 +24,7 @@ from mmseg_ood.apis.run_manifest import RUN_MANIFEST
 from mmseg_ood.cli import anomaly_maps as tool
 from mmseg_ood.utils.constants import CITYSCAPES_CLASSES
 
+from ..apis.test_anomaly_maps import _manifest, _maps
 from ..conftest import demo_config
 
 DEMO = 'deeplabv3plus_balanced_energy_demo.py'
@@ -225,18 +225,6 @@ def test_missing_checkpoint_is_named(npy_run, model_files, tmp_path):
                        '.*nope.pth'):
         tool.main([model_files[0], str(tmp_path / 'nope.pth'), img_dir,
                    str(tmp_path / 'o')])
-
-
-def _maps(out):
-    return {
-        name: np.load(osp.join(out, name))
-        for name in sorted(os.listdir(out)) if name.endswith('.npy')
-    }
-
-
-def _manifest(out):
-    with open(osp.join(out, RUN_MANIFEST)) as f:
-        return json.load(f)
 
 
 def test_changed_settings_are_not_resumed(npy_run, model_files, tmp_path):
