@@ -1,16 +1,23 @@
 """Argument and error handling shared by the command-line tools."""
 import argparse
 import os
+import os.path as osp
 import sys
 from contextlib import contextmanager
 from typing import Iterator, Optional, Sequence
 
+import torch.distributed as dist
 from mmengine.config import DictAction
+from mmengine.dist import init_dist
+from mmengine.registry import init_default_scope
+
+from mmseg_ood.apis import build_scene_dataloader, load_trained_model
+from mmseg_ood.engine import load_run_config
 
 __all__ = [
     'add_converter_arguments', 'add_runner_arguments',
     'add_statistics_arguments', 'parse_runner_args', 'prepare_statistics_run',
-    'user_errors'
+    'print_dataset_config', 'user_errors'
 ]
 
 #: Errors that mean the user's input is wrong; the tools print their
@@ -102,6 +109,14 @@ def add_statistics_arguments(parser: argparse.ArgumentParser,
     add_runner_arguments(parser)
 
 
+def print_dataset_config(record: dict, out_dir: str) -> None:
+    """Print the dataset config that reads a converter's output."""
+    print("Use it in a config with (the image suffix "
+          f"{record['img_suffix']!r} is read from DATASET.json):")
+    print(f"    dict(type='AnomalyDataset', benchmark={record['key']!r}, "
+          f'data_root={out_dir!r})')
+
+
 def prepare_statistics_run(args, paste: bool, default_out: str) -> tuple:
     """Load the config and the model and build the scenes of a statistics
     tool; fails before any work if the output exists.
@@ -109,15 +124,6 @@ def prepare_statistics_run(args, paste: bool, default_out: str) -> tuple:
     Returns:
         tuple: ``(out, model, loader, num_classes, class_names or None)``.
     """
-    import os.path as osp
-
-    import torch.distributed as dist
-    from mmengine.dist import init_dist
-    from mmengine.registry import init_default_scope
-
-    from mmseg_ood.apis import build_scene_dataloader, load_trained_model
-    from mmseg_ood.engine import load_run_config
-
     if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
         raise FileNotFoundError(
             f'Checkpoint {args.checkpoint!r} does not exist.')

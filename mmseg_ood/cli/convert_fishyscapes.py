@@ -25,7 +25,11 @@ from mmseg_ood.datasets.converters import (
     convert_fs_static,
 )
 
-from .common import add_converter_arguments, user_errors
+from .common import (
+    add_converter_arguments,
+    print_dataset_config,
+    user_errors,
+)
 
 __all__ = ['main', 'parse_args']
 
@@ -83,9 +87,7 @@ def main(argv=None):
     version = f' ({record["version"]})' if record.get('version') else ''
     print(f'{record["name"]}{version}: {record["num_images"]} images '
           f'written to {args.out_dir}')
-    print('Use it in a config with:')
-    print(f"    dict(type='AnomalyDataset', benchmark={record['key']!r}, "
-          f'data_root={args.out_dir!r})')
+    print_dataset_config(record, args.out_dir)
 
 
 if __name__ == '__main__':

@@ -15,7 +15,11 @@ import argparse
 
 from mmseg_ood.datasets.converters import convert_laf_test_no_known
 
-from .common import add_converter_arguments, user_errors
+from .common import (
+    add_converter_arguments,
+    print_dataset_config,
+    user_errors,
+)
 
 __all__ = ['main', 'parse_args']
 
@@ -47,10 +51,7 @@ def main(argv=None):
           f'({len(sel["dropped_unlabelled"])} without labels, '
           f'{len(sel["dropped_known_classes"])} with known classes dropped; '
           f'rule: {sel["rule"]})')
-    print("Use it in a config with (the image suffix "
-          f"{record['img_suffix']!r} is read from DATASET.json):")
-    print(f"    dict(type='AnomalyDataset', benchmark={record['key']!r}, "
-          f'data_root={args.out_dir!r})')
+    print_dataset_config(record, args.out_dir)
 
 
 if __name__ == '__main__':

@@ -13,7 +13,11 @@ import argparse
 
 from mmseg_ood.datasets.converters import convert_road_anomaly
 
-from .common import add_converter_arguments, user_errors
+from .common import (
+    add_converter_arguments,
+    print_dataset_config,
+    user_errors,
+)
 
 __all__ = ['main', 'parse_args']
 
@@ -42,10 +46,7 @@ def main(argv=None):
     print(f'{record["name"]}: {record["num_images"]} images written to '
           f'{args.out_dir} (raw label values seen: '
           f'{record["raw_values_seen"]})')
-    print("Use it in a config with (the image suffix "
-          f"{record['img_suffix']!r} is read from DATASET.json):")
-    print(f"    dict(type='AnomalyDataset', benchmark={record['key']!r}, "
-          f'data_root={args.out_dir!r})')
+    print_dataset_config(record, args.out_dir)
 
 
 if __name__ == '__main__':

@@ -163,7 +163,6 @@ class AnomalyDataset(BaseSegDataset):
     def _expected_tree(self) -> str:
         img_dir = self.data_prefix.get('img_path')
         seg_dir = self.data_prefix.get('seg_map_path')
-        example = '*'
         if self.layout == 'release':
             release = self.spec.release
             return (f"AnomalyDataset(benchmark='{self.spec.key}') expects "
@@ -180,8 +179,8 @@ class AnomalyDataset(BaseSegDataset):
         hint = (f'\nBuild it with: {self.spec.converter}'
                 if self.spec and self.spec.converter else '')
         return (f'AnomalyDataset expects the processed layout:\n'
-                f'  {img_dir}/{example}{self.img_suffix}   (images)\n'
-                f'  {seg_dir}/{example}{self.seg_map_suffix}   (labels: '
+                f'  {img_dir}/*{self.img_suffix}   (images)\n'
+                f'  {seg_dir}/*{self.seg_map_suffix}   (labels: '
                 f'{labels}){hint}')
 
     def _select(self, data_list: List[dict]) -> List[dict]:
