@@ -17,6 +17,8 @@ COMMANDS = (
     ('convert-road-anomaly', 'convert_road_anomaly'),
     ('convert-lost-and-found', 'convert_lost_and_found'),
     ('demo-world', 'make_demo_world'),
+    ('pebal2mmseg', 'pebal2mmseg'),
+    ('switch-on', 'switch_on'),
 )
 
 
@@ -57,7 +59,7 @@ setup(
     },
     entry_points={
         'console_scripts': [
-            f'mmseg-ood-{name}=mmseg_ood.cli.{module}:main'
+            f'mmseg-ood-{name}=mmseg_ood.cli.console:{module}'
             for name, module in COMMANDS
         ],
     },

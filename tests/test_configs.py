@@ -20,8 +20,14 @@ from .conftest import CONFIG_DIR
 CONFIGS = sorted(
     glob.glob(str(CONFIG_DIR / '*.py'))
     + glob.glob(str(CONFIG_DIR / 'balanced_energy' / '*.py'))
+    + glob.glob(str(CONFIG_DIR / 'balanced_energy_pebal' / '*.py'))
     + glob.glob(str(CONFIG_DIR / 'demo' / '*.py')))
 RECIPES = sorted(glob.glob(str(CONFIG_DIR / 'balanced_energy' / '*.py')))
+PAPER = str(CONFIG_DIR / 'balanced_energy_pebal' /
+            'balanced-energy-pebal_wrn38-a2-deeplabv3plus_1xb8-8180iter_'
+            'cityscapes-coco-900x900.py')
+PEBAL = PAPER.replace('balanced-energy-pebal_', 'pebal_').replace(
+    '8180iter', '16360iter')
 ZOO = 'https://download.openmmlab.com/mmsegmentation/v0.5/'
 
 
@@ -44,18 +50,20 @@ def _batch(model, size=64, num=2):
 def test_there_are_configs():
     names = [osp.basename(p) for p in CONFIGS]
     assert 'deeplabv3plus_balanced_energy.py' in names
-    assert len(RECIPES) == 5 and len(CONFIGS) == 10
+    assert len(RECIPES) == 5 and len(CONFIGS) == 14
 
 
 @pytest.mark.parametrize('path', [
-    # the R101 models take seconds each: in the full suite only
-    pytest.param(p, marks=[] if 'demo' in p else pytest.mark.slow)
+    # the R101 and WRN-38 models take seconds each: in the full suite only
+    pytest.param(p, marks=[] if 'demo' in p and 'wrn38' not in p
+                 else pytest.mark.slow)
     for p in CONFIGS
 ], ids=osp.basename)
 def test_config_builds_and_trains_on_outlier_labels(path, demo_cwd):
     cfg = Config.fromfile(path)
     assert cfg.custom_imports.imports == ['mmseg_ood']
-    assert any(h.type == 'OutlierLabelGuardHook' for h in cfg.custom_hooks)
+    # the checks before the first iteration, under MMSeg's tools too
+    assert any(h.type == 'OutlierExposureCheckHook' for h in cfg.custom_hooks)
     model = MODELS.build(cfg.model)
     # every head loss handles the outlier label
     assert find_outlier_unaware_losses(model) == []
@@ -72,7 +80,7 @@ def test_config_builds_and_trains_on_outlier_labels(path, demo_cwd):
 
 
 @pytest.mark.parametrize('path', RECIPES, ids=osp.basename)
-def test_recipe_configs_hold_the_paper_settings(path):
+def test_r101_configs_hold_their_recipe(path):
     cfg = Config.fromfile(path)
     name = osp.basename(path)
     assert cfg.model.backbone.depth == 101
@@ -156,3 +164,80 @@ def test_last_block_config_trains_only_the_last_decoder_block():
     assert any(k.startswith('decode_head.conv_seg') for k in changed)
     assert any(k.startswith('decode_head.sep_bottleneck') for k in changed)
     assert not model.with_auxiliary_head
+
+
+def test_paper_config_is_the_papers_recipe():
+    cfg = Config.fromfile(PAPER)
+    model = cfg.model
+    assert model.type == 'AbstentionEncoderDecoder'
+    assert model.num_inlier_classes == 19
+    assert model.decode_head.num_classes == 20
+    assert model.trainable == ['decode_head.final'] and not model.freeze_bn
+    assert model.decode_head.align_corners
+    losses = model.decode_head.loss_decode
+    assert [loss.type for loss in losses] == ['PixelAbstentionLoss',
+                                              'BalancedEnergyLoss']
+    assert losses[0].get('loss_weight', 1.0) == 1.0
+    assert losses[1].loss_weight == 0.1
+    assert losses[1].prior == 'cityscapes_paper'
+    assert cfg.load_from.endswith('nvidia-cityscapes_20ch.pth')
+    optimizer = cfg.optim_wrapper.optimizer
+    assert (optimizer.type, optimizer.lr, optimizer.weight_decay) == (
+        'Adam', 1e-5, 0.0)
+    poly, = cfg.param_scheduler
+    assert (poly.type, poly.power, poly.eta_min) == ('ClampedPolyLR', 0.9,
+                                                     1e-8)
+    assert poly.total_iters == 20 * (2975 // 8) == 7420
+    assert cfg.train_cfg.max_iters == 20 * ((2975 + 297) // 8) == 8180
+    assert cfg.train_cfg.val_interval == 409
+    assert cfg.train_dataloader.batch_size == 8
+    pipeline = [t.type for t in cfg.train_dataloader.dataset.pipeline]
+    assert pipeline == [
+        'LoadImageFromFile', 'LoadAnnotations', 'PasteCocoObjects',
+        'RandomFlip', 'RandomChoice', 'RandomCrop', 'CenterPad',
+        'PackSegInputs'
+    ]
+    steps = {t.type: t for t in cfg.train_dataloader.dataset.pipeline}
+    assert steps['PasteCocoObjects'].prob == pytest.approx(0.0908, abs=1e-4)
+    assert steps['RandomFlip'].prob == 0.8
+    assert [c[0].scale_factor for c in steps['RandomChoice'].transforms] == [
+        0.5, 0.75, 1.0, 1.5, 1.75, 2.0]
+    assert steps['RandomCrop'].crop_size == (900, 900)
+    assert steps['RandomCrop'].get('cat_max_ratio', 1.0) == 1.0
+    assert set(cfg.val_dataloader) - {'_delete_'} == {'fs_laf', 'fs_static'}
+    assert cfg.val_evaluator.score.num_classes == 19
+    pebal = Config.fromfile(PEBAL)
+    assert [loss.type for loss in pebal.model.decode_head.loss_decode] == [
+        'PixelAbstentionLoss', 'EnergyLoss']
+    assert pebal.train_cfg.max_iters == 40 * 409
+    assert pebal.param_scheduler[0].total_iters == 40 * 371
+
+
+@pytest.mark.slow
+def test_paper_config_toy_run_trains_only_final_and_validates(demo_cwd):
+    from mmseg_ood.cli import train as train_tool
+    config = str(CONFIG_DIR / 'demo' / (
+        'balanced-energy-pebal_wrn38-a2-deeplabv3plus_1xb2-20iter_'
+        'demo-world-128x128.py'))
+    work = demo_cwd / 'work'
+    init_state = MODELS.build(Config.fromfile(config).model).state_dict()
+    torch.save(dict(state_dict=init_state), demo_cwd / 'init.pth')
+    train_tool.main([
+        config, '--work-dir', str(work), '--cfg-options',
+        f'load_from={demo_cwd / "init.pth"}', 'train_cfg.max_iters=2',
+        'train_cfg.val_interval=2',
+        'default_hooks.checkpoint.interval=2',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.fs_laf.num_workers=0',
+        'val_dataloader.fs_static.num_workers=0',
+        'experiment_name=pebal_toy', 'visualizer.name=pebal_toy'
+    ])
+    checkpoint = torch.load(work / 'iter_2.pth', weights_only=True)
+    changed = {k for k, v in checkpoint['state_dict'].items()
+               if v.is_floating_point() and not torch.equal(v, init_state[k])
+               and 'running' not in k}
+    assert changed and all(k.startswith('decode_head.final.')
+                           for k in changed)
+    log = next(work.glob('*/vis_data/scalars.json')).read_text()
+    assert 'fs_laf/AP' in log and 'fs_static/AP' in log

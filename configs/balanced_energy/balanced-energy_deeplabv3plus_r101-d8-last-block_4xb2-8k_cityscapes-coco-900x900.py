@@ -1,5 +1,6 @@
 # As balanced-energy_deeplabv3plus_r101-d8_4xb2-8k_cityscapes-coco-900x900.py
-# but only the last decoder block learns (the paper's setting): in MMSeg's
+# but only the last decoder block learns (as the paper does on its own
+# model, ../balanced_energy_pebal/): in MMSeg's
 # DeepLabV3+ head that is `sep_bottleneck` (two separable 3x3 convs) and the
 # classifier `conv_seg`. The backbone is frozen with its BN statistics; the
 # rest of the head gets learning rate 0 and stays in eval mode (its BN
@@ -18,6 +19,6 @@ optim_wrapper = dict(
         custom_keys={name: dict(lr_mult=0.0)
                      for name in frozen_head}))
 custom_hooks = [
-    dict(type='OutlierLabelGuardHook'),
+    dict(type='OutlierExposureCheckHook'),
     dict(type='EvalModeHook', modules=frozen_head),
 ]

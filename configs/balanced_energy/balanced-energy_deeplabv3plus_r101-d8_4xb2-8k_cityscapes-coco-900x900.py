@@ -1,5 +1,6 @@
 # Balanced Energy fine-tuning of MMSeg's Cityscapes DeepLabV3+ R101-D8 on
-# Cityscapes + pasted COCO outliers (the paper's recipe, whole network).
+# Cityscapes + pasted COCO outliers (the method on MMSeg's model, whole
+# network; the paper's own model: ../balanced_energy_pebal/).
 # Validation: Fishyscapes L&F val; test: FS L&F val, FS Static val, Road
 # Anomaly. 4 GPUs x 2 images = batch 8.
 _base_ = [

@@ -3,6 +3,8 @@
 * :mod:`.inference`: the anomaly score and class maps of one image.
 * :mod:`.anomaly_maps`, :mod:`.map_formats`, :mod:`.run_manifest`: score
   maps of image folders for benchmark submissions.
+* :mod:`.pebal_checkpoint`: NVIDIA / PEBAL / Balanced Energy checkpoints
+  to MMSeg.
 * :mod:`.scenes`, :mod:`.outlier_prior`, :mod:`.sml_statistics`: statistics
   of a model over its training set (the outlier prior of Balanced Energy,
   the max-logit statistics of Standardized Max Logits).

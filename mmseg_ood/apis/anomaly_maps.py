@@ -5,8 +5,11 @@ submissions (``mmseg-ood-anomaly-maps``).
 (:class:`~mmseg_ood.apis.inference.AnomalyInferencer`) on a list of images
 and writes the maps in one of the formats of
 :mod:`~mmseg_ood.apis.map_formats`, resumably (complete outputs are
-skipped), atomically, and guarded by a run manifest
-(:mod:`~mmseg_ood.apis.run_manifest`).
+skipped), atomically, and guarded by a run manifest and a record per output
+(:mod:`~mmseg_ood.apis.run_manifest`): an output counts as complete only if
+its record names the same image content and settings. Every image is
+decoded completely before it is scored (a truncated frame is an error
+naming it), and the temporary files of a killed run are removed.
 
 Example:
     >>> inferencer = AnomalyInferencer(config, checkpoint)
@@ -24,8 +27,15 @@ import numpy as np
 from mmengine.utils import ProgressBar
 
 from ..utils.constants import IMAGE_SUFFIXES
+from ..utils.file_io import remove_stale_partials
+from ..utils.image_files import check_image_decodes
 from .map_formats import MapFormat
-from .run_manifest import existing_outputs, prepare_run_manifest
+from .run_manifest import (
+    existing_outputs,
+    output_record_matches,
+    prepare_run_manifest,
+    record_output,
+)
 
 __all__ = [
     'find_images', 'image_shape', 'outputs_complete', 'plan_outputs',
@@ -99,10 +109,16 @@ def plan_outputs(images: Sequence[str], img_dir: str,
 
 
 def outputs_complete(img_path: str, files: Dict[str, str],
-                     maps: MapFormat) -> bool:
+                     maps: MapFormat, check_record: bool = True) -> bool:
     """True if every output file of the image is whole and has the image's
-    resolution and the format's dtype."""
+    resolution and the format's dtype, and (``check_record``) the folder's
+    record of the output names this image's content and the folder's
+    settings (:func:`~mmseg_ood.apis.run_manifest.output_record_matches`).
+    """
     if not all(osp.isfile(path) for path in files.values()):
+        return False
+    if check_record and not output_record_matches(maps.folder, files,
+                                                  img_path):
         return False
     return maps.is_complete(files, image_shape(img_path))
 
@@ -117,13 +133,16 @@ def write_anomaly_maps(inferencer: Inferencer,
     """Write the anomaly (and class) maps of ``images``.
 
     Images whose outputs are already complete (whole files of the right
-    shape and dtype) are skipped unless ``overwrite``, so an interrupted run
+    shape and dtype, recorded as made from the same image content with the
+    same settings) are skipped unless ``overwrite``, so an interrupted run
     resumes where it stopped. Every file is written under a temporary name
-    and renamed, so a killed run never leaves a truncated output.
+    and renamed, so a killed run never leaves a truncated output; its
+    temporary files are removed when the next run starts.
 
     The run's ``manifest`` (:func:`~mmseg_ood.apis.run_manifest.
     run_manifest`) is checked against the folder's and written before the
-    first map (:func:`~mmseg_ood.apis.run_manifest.prepare_run_manifest`).
+    first map (:func:`~mmseg_ood.apis.run_manifest.prepare_run_manifest`);
+    a record of each image's outputs is appended once they are written.
 
     Args:
         inferencer (callable): Image path -> (anomaly float32 (H, W),
@@ -140,23 +159,31 @@ def write_anomaly_maps(inferencer: Inferencer,
         dict: ``written`` and ``skipped`` lists of image paths.
 
     Raises:
-        RunManifestError: The folder holds maps made with other settings
-            and ``overwrite`` is False.
+        RunManifestError: The folder holds maps made with other settings or
+            from other images and ``overwrite`` is False.
+        ImageFileError: An image is truncated or corrupt.
     """
     plan = plan_outputs(images, img_dir, maps)
     if manifest is not None:
         prepare_run_manifest(maps.folder, manifest, existing_outputs(plan),
-                             overwrite)
+                             overwrite, plan)
     os.makedirs(maps.out_dir, exist_ok=True)
+    for folder in sorted({osp.dirname(p) for files in plan.values()
+                          for p in files.values()}):
+        remove_stale_partials(folder)
     written, skipped = [], []
     progress = ProgressBar(len(images)) if show_progress else None
     for img in images:
         files = plan[img]
-        if not overwrite and outputs_complete(img, files, maps):
+        if not overwrite and outputs_complete(
+                img, files, maps, check_record=manifest is not None):
             skipped.append(img)
         else:
+            check_image_decodes(img)
             anomaly, classes = inferencer(img)
             maps.write(files, anomaly, classes)
+            if manifest is not None:
+                record_output(maps.folder, files, img, manifest)
             written.append(img)
         if progress is not None:
             progress.update()

@@ -21,8 +21,13 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
+from ..engine.checkpoint import load_fitting_checkpoint
 from ..evaluation.metrics.anomaly_metric import AnomalyMetric
-from ..models.scores import AnomalyScore, build_anomaly_score, inlier_logits
+from ..models.scores import (
+    AnomalyScore,
+    build_anomaly_score,
+    check_prediction_channels,
+)
 from ..utils.config_walk import find_configs, is_type, resolve_type
 
 __all__ = ['AnomalyInferencer', 'config_score', 'inference_pipeline']
@@ -110,6 +115,15 @@ class AnomalyInferencer:
         cfg_options (dict, optional): Config overrides.
         score (dict | AnomalyScore, optional): The score; defaults to the
             config's (:func:`config_score`).
+        allow_partial (bool): Accept a checkpoint that fits the model only
+            partly (the other tensors keep their initial values); the
+            mismatch is kept in :attr:`checkpoint_fit`. By default such a
+            checkpoint is an error
+            (:class:`~mmseg_ood.engine.checkpoint.CheckpointMismatchError`).
+
+    Attributes:
+        checkpoint_fit (dict): How the checkpoint fits the model
+            (``missing``, ``unexpected``, ``shape_mismatch``, ``partial``).
 
     Example:
         >>> inferencer = AnomalyInferencer(cfg_file, ckpt_file)
@@ -121,7 +135,8 @@ class AnomalyInferencer:
                  checkpoint: str,
                  device: str = 'cpu',
                  cfg_options: Optional[dict] = None,
-                 score: Union[dict, AnomalyScore, None] = None) -> None:
+                 score: Union[dict, AnomalyScore, None] = None,
+                 allow_partial: bool = False) -> None:
         from mmengine.dataset import Compose
         from mmseg.apis import init_model
 
@@ -137,7 +152,12 @@ class AnomalyInferencer:
                                     'exist.')
         self.score = build_anomaly_score(
             score if score is not None else config_score(config))
-        self.model = init_model(config, checkpoint, device=device)
+        self.model = init_model(config, None, device=device)
+        fit = load_fitting_checkpoint(self.model, checkpoint, allow_partial)
+        dataset_meta = fit.pop('meta').get('dataset_meta')
+        if dataset_meta:
+            self.model.dataset_meta = dataset_meta
+        self.checkpoint_fit = fit
         self.pipeline = Compose(inference_pipeline(config))
 
     @torch.no_grad()
@@ -159,8 +179,9 @@ class AnomalyInferencer:
     def __call__(self, img_path: str) -> Tuple[np.ndarray, np.ndarray]:
         """Anomaly scores (float32) and classes (uint8), both (H, W)."""
         logits = self.logits(img_path)
+        check_prediction_channels(logits.shape[0], self.score.num_classes,
+                                  source=f'{img_path}: the model')
         score = self.score(logits.unsqueeze(0))[0]
-        classes = inlier_logits(logits, self.score.num_classes,
-                                dim=0).argmax(dim=0)
+        classes = logits.argmax(dim=0)
         return (score.cpu().numpy().astype(np.float32, copy=False),
                 classes.to(torch.uint8).cpu().numpy())

@@ -9,9 +9,13 @@
   four-digit prefix of the input name.
 * :class:`SMIYCMaps` (``'smiyc'``): the SegmentMeIfYouCan benchmark's store
   (``road_anomaly_benchmark.evaluation.Evaluation.save_output``):
-  ``<out>/anomaly_p/<method>/<dataset>/<frame id>.hdf5`` holding the float16
+  ``<out>/anomaly_p/<method>/<storage>/<frame id>.hdf5`` holding the float16
   score map as dataset ``'value'``, gzip level 9. ``<out>`` plays the role
-  of the benchmark's ``DIR_OUTPUTS``; no class map is stored.
+  of the benchmark's ``DIR_OUTPUTS``; no class map is stored. ``<storage>``
+  is the folder the benchmark reads the set's maps from
+  (:attr:`~mmseg_ood.datasets.set_specs.SMIYCNames.storage`, e.g.
+  ``LostAndFound-test`` for Lost & Found testNoKnown); other names are
+  refused.
 
 Every file is written through a temporary file, so a killed run never
 leaves a truncated output, and :meth:`MapFormat.is_complete` recognises a
@@ -25,23 +29,27 @@ from typing import Dict, Optional, Tuple, Type
 
 import numpy as np
 
+from ..datasets.set_specs import (
+    ANOMALY_SETS,
+    SMIYC_STORAGE_DTYPE,
+    SMIYC_STORAGE_NAMES,
+    get_set_spec,
+    smiyc_frame_id,
+)
 from ..utils.file_io import atomic_output
 
 __all__ = [
     'MAP_FORMATS', 'FishyscapesMaps', 'MapFormat', 'NpyMaps', 'SMIYCMaps',
     'build_map_format', 'load_smiyc_hdf5', 'save_npy', 'save_smiyc_hdf5',
-    'smiyc_frame_id'
+    'smiyc_frame_id', 'smiyc_storage_name'
 ]
 
 #: Fishyscapes input names: a four-digit frame number, then ``_``.
 FISHYSCAPES_INPUT = re.compile(r'^(\d{4})_')
 #: SegmentMeIfYouCan store: dataset name, dtype and gzip level.
 SMIYC_KEY = 'value'
-SMIYC_DTYPE = np.float16
+SMIYC_DTYPE = SMIYC_STORAGE_DTYPE
 SMIYC_GZIP_LEVEL = 9
-#: Suffix that the SegmentMeIfYouCan Lost & Found loader strips from image
-#: stems to get frame ids (``<fid>_leftImg8bit.png``).
-LEFTIMG_SUFFIX = '_leftImg8bit'
 
 Shape = Tuple[int, int]
 
@@ -108,13 +116,57 @@ def load_smiyc_hdf5(path: str) -> np.ndarray:
         return f[SMIYC_KEY][()]
 
 
-def smiyc_frame_id(img_path: str) -> str:
-    """SegmentMeIfYouCan frame id of an image: its stem, without the
-    ``_leftImg8bit`` suffix of Lost & Found / Cityscapes names."""
-    stem = osp.splitext(osp.basename(img_path))[0]
-    if stem.endswith(LEFTIMG_SUFFIX):
-        stem = stem[:-len(LEFTIMG_SUFFIX)]
-    return stem
+def _storage_choices() -> str:
+    return ', '.join(f'{name} ({"/".join(keys)})'
+                     for name, keys in SMIYC_STORAGE_NAMES.items())
+
+
+def smiyc_storage_name(anomaly_set: Optional[str] = None,
+                       dataset_name: Optional[str] = None) -> str:
+    """The folder road-anomaly-benchmark reads a set's maps from.
+
+    Args:
+        anomaly_set (str, optional): A SegmentMeIfYouCan set key
+            (``smiyc_anomaly``, ``smiyc_obstacle``, ``laf_noknown``).
+        dataset_name (str, optional): A folder name given by hand; it must
+            be one the benchmark reads, and the set's if both are given.
+
+    Returns:
+        str: E.g. ``'LostAndFound-test'`` for ``'laf_noknown'``.
+
+    Raises:
+        ValueError: Neither given, a set without SegmentMeIfYouCan maps, a
+            name the benchmark does not read, or a name of another set.
+
+    Example:
+        >>> smiyc_storage_name('laf_noknown')
+        'LostAndFound-test'
+    """
+    smiyc_sets = sorted(k for k, s in ANOMALY_SETS.items() if s.smiyc)
+    if anomaly_set is None and dataset_name is None:
+        raise ValueError(
+            'The smiyc format needs the set (--set), which names the '
+            f'folder the benchmark reads: {_storage_choices()}.')
+    storage = None
+    if anomaly_set is not None:
+        spec = get_set_spec(anomaly_set)
+        if spec.smiyc is None:
+            raise ValueError(
+                f'{anomaly_set!r} is not a SegmentMeIfYouCan set; the smiyc '
+                f'format is for {smiyc_sets}.')
+        storage = spec.smiyc.storage
+    if dataset_name is not None:
+        if dataset_name not in SMIYC_STORAGE_NAMES:
+            raise ValueError(
+                f'road-anomaly-benchmark does not read maps from a folder '
+                f'{dataset_name!r}; it reads {_storage_choices()}. Pass '
+                '--set instead of --dataset-name.')
+        if storage is not None and dataset_name != storage:
+            raise ValueError(
+                f'{anomaly_set!r} maps are read from {storage!r}, not '
+                f'{dataset_name!r}; drop --dataset-name.')
+        storage = dataset_name
+    return storage
 
 
 class MapFormat(metaclass=ABCMeta):
@@ -209,30 +261,33 @@ class FishyscapesMaps(_NpyPairMaps):
 
 class SMIYCMaps(MapFormat):
     """The SegmentMeIfYouCan store:
-    ``<out>/anomaly_p/<method>/<dataset>/<frame id>.hdf5``.
+    ``<out>/anomaly_p/<method>/<storage>/<frame id>.hdf5``.
 
     Args:
         out_dir (str): The benchmark's ``DIR_OUTPUTS``.
         method_name (str): The method's folder name.
-        dataset_name (str): The benchmark's dataset name, e.g.
-            ``AnomalyTrack-all``.
+        dataset_name (str, optional): The storage folder, one the benchmark
+            reads (:data:`~mmseg_ood.datasets.set_specs.SMIYC_STORAGE_NAMES`,
+            e.g. ``AnomalyTrack-all``); taken from ``anomaly_set`` when
+            None.
+        anomaly_set (str, optional): The SegmentMeIfYouCan set key
+            (``smiyc_anomaly``, ``smiyc_obstacle``, ``laf_noknown``).
     """
     name = 'smiyc'
 
     def __init__(self, out_dir: str, method_name: Optional[str] = None,
-                 dataset_name: Optional[str] = None) -> None:
+                 dataset_name: Optional[str] = None,
+                 anomaly_set: Optional[str] = None) -> None:
         super().__init__(out_dir)
-        if not method_name or not dataset_name:
+        if not method_name:
             raise ValueError(
-                'The smiyc format needs a method name and a dataset name '
-                '(--method-name, --dataset-name), e.g. BalancedEnergy and '
-                'AnomalyTrack-all.')
-        for value in (method_name, dataset_name):
-            if os.sep in value or value in ('.', '..'):
-                raise ValueError(f'Method and dataset names are folder '
-                                 f'names; {value!r} is not.')
+                'The smiyc format needs a method name (--method-name), '
+                'e.g. BalancedEnergy.')
+        if os.sep in method_name or method_name in ('.', '..'):
+            raise ValueError(f'The method name is a folder name; '
+                             f'{method_name!r} is not.')
         self.method_name = method_name
-        self.dataset_name = dataset_name
+        self.dataset_name = smiyc_storage_name(anomaly_set, dataset_name)
 
     @property
     def folder(self) -> str:
@@ -270,15 +325,22 @@ MAP_FORMATS: Dict[str, Type[MapFormat]] = {
 
 def build_map_format(name: str, out_dir: str,
                      method_name: Optional[str] = None,
-                     dataset_name: Optional[str] = None) -> MapFormat:
+                     dataset_name: Optional[str] = None,
+                     anomaly_set: Optional[str] = None) -> MapFormat:
     """The format ``name`` writing to ``out_dir``.
 
     Raises:
-        ValueError: An unknown format, or SMIYC names missing.
+        ValueError: An unknown format, or SMIYC names missing or not read by
+            the benchmark.
     """
     if name not in MAP_FORMATS:
         raise ValueError(f'Unknown output format {name!r}; choose one of '
                          f'{sorted(MAP_FORMATS)}.')
     if name == SMIYCMaps.name:
-        return SMIYCMaps(out_dir, method_name, dataset_name)
+        return SMIYCMaps(out_dir, method_name, dataset_name, anomaly_set)
+    if dataset_name is not None or anomaly_set is not None:
+        raise ValueError(
+            f'A set or dataset name (--set, --dataset-name) names the '
+            f'SegmentMeIfYouCan storage folder: it is for --format smiyc, '
+            f'not {name!r}.')
     return MAP_FORMATS[name](out_dir)

@@ -124,7 +124,8 @@ def estimate_outlier_prior(model: nn.Module,
     if num_classes < 1:
         raise ValueError(f'num_classes must be >= 1, got {num_classes}.')
     counts = torch.zeros(num_classes, dtype=torch.float64)
-    for sample in predictions(model, dataloader, show_progress):
+    for sample in predictions(model, dataloader, num_classes,
+                              show_progress):
         counts += count_outlier_predictions(
             sample.seg_logits.data, sample.gt_sem_seg.data, num_classes,
             mode, outlier_index)

@@ -1,28 +1,45 @@
 """The run manifest of a folder of anomaly maps: what made the maps.
 
-Resuming is safe across changed settings: the folder the maps go to holds
-a manifest (:data:`RUN_MANIFEST`: config, checkpoint fingerprint, score
-settings, format and names). A later run with other settings stops with a
-:class:`RunManifestError` naming the differences instead of keeping maps
-that the old settings made.
+Resuming never mixes runs or inputs. The folder the maps go to holds
+
+* a manifest (:data:`RUN_MANIFEST`: config and its content, checkpoint
+  fingerprint, score settings, format and names): a later run with other
+  settings stops with a :class:`RunManifestError` naming the differences
+  instead of keeping maps that the old settings made;
+* a record per output (:data:`RUN_RECORDS`, one JSON line appended after
+  each image's maps are written): the output's files, the input image
+  (path, size, SHA-256) and the digest of the settings. A map is complete
+  only if its record names the same image content and settings; maps made
+  from another image of the same name (another folder, an edited frame)
+  stop the run with the file names instead of being kept.
+
+``--overwrite`` with other settings replaces exactly this run's maps: if
+the folder also holds recorded maps of the old settings for images this run
+does not cover, it stops and names them (they would otherwise stay next to
+maps of the new settings).
 """
 import hashlib
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
-from ..utils.file_io import atomic_output
+from ..utils.file_io import atomic_output, writing
 
 __all__ = [
-    'RUN_MANIFEST', 'RunManifestError', 'check_run_manifest',
-    'checkpoint_fingerprint', 'prepare_run_manifest', 'read_run_manifest',
-    'run_manifest', 'write_run_manifest'
+    'RUN_MANIFEST', 'RUN_RECORDS', 'RunManifestError', 'check_output_inputs',
+    'existing_outputs',
+    'check_run_manifest', 'checkpoint_fingerprint', 'config_fingerprint',
+    'image_identity', 'output_record_matches', 'prepare_run_manifest',
+    'read_output_records', 'read_run_manifest', 'record_output',
+    'run_manifest', 'settings_digest', 'write_run_manifest'
 ]
 
 #: Run manifest written next to the maps (hidden: benchmark folders hold
 #: only the maps the benchmark reads).
 RUN_MANIFEST = '.anomaly_maps.json'
+#: The record of every output (JSON lines, appended; hidden).
+RUN_RECORDS = '.anomaly_maps.records.jsonl'
 #: Value of the manifest's ``format`` key.
 RUN_MANIFEST_FORMAT = 'mmseg_ood.anomaly_maps'
 #: Bytes hashed at each end of a checkpoint for its fingerprint.
@@ -63,6 +80,17 @@ def checkpoint_fingerprint(checkpoint: str) -> dict:
                 sha256_head_tail=digest.hexdigest())
 
 
+def config_fingerprint(config: Optional[str]) -> Optional[str]:
+    """SHA-256 of a config file's bytes (None for no file), so that an
+    edited config under the same name is another setting."""
+    if not config or not osp.isfile(config):
+        return None
+    digest = hashlib.sha256()
+    with open(config, 'rb') as f:
+        digest.update(f.read())
+    return digest.hexdigest()
+
+
 def run_manifest(config: Optional[str],
                  checkpoint: str,
                  score: dict,
@@ -87,6 +115,7 @@ def run_manifest(config: Optional[str],
         format=RUN_MANIFEST_FORMAT,
         **output,
         config=osp.abspath(config) if config else None,
+        config_sha256=config_fingerprint(config),
         cfg_options=cfg_options or None,
         checkpoint=checkpoint_fingerprint(checkpoint),
         score=score)
@@ -177,19 +206,190 @@ def write_run_manifest(folder: str, manifest: dict) -> None:
             f.write('\n')
 
 
-def prepare_run_manifest(folder: str, manifest: dict,
-                         existing: List[str], overwrite: bool) -> None:
-    """Check the folder's manifest, then write this run's.
+def settings_digest(manifest: dict) -> str:
+    """A short digest of a manifest (the settings every record names)."""
+    text = json.dumps(manifest, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    With ``overwrite`` and a different or missing manifest, the run's
-    ``existing`` outputs are deleted first, so that an interrupted
-    ``overwrite`` run never leaves old maps under the new manifest.
+
+_IDENTITY_CACHE: Dict[Tuple[str, int, int], dict] = {}
+
+
+def image_identity(path: str) -> dict:
+    """What identifies an input image: its path, size and SHA-256 (cached
+    while the file's size and modification time stay the same).
+
+    Raises:
+        FileNotFoundError: The image does not exist.
+    """
+    path = osp.abspath(path)
+    stat = os.stat(path)
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    if key not in _IDENTITY_CACHE:
+        digest = hashlib.sha256()
+        with open(path, 'rb') as f:
+            for chunk in iter(lambda: f.read(1 << 20), b''):
+                digest.update(chunk)
+        _IDENTITY_CACHE[key] = dict(path=path, size=stat.st_size,
+                                    sha256=digest.hexdigest())
+    return dict(_IDENTITY_CACHE[key])
+
+
+def _rel(folder: str, path: str) -> str:
+    return osp.relpath(osp.abspath(path), osp.abspath(folder)).replace(
+        os.sep, '/')
+
+
+_RECORDS_CACHE: Dict[str, Tuple[Tuple[int, int], Dict[str, dict]]] = {}
+
+
+def read_output_records(folder: str) -> Dict[str, dict]:
+    """The records of ``folder``'s outputs, by anomaly-map path relative to
+    the folder (the last record of an output wins).
+
+    A line cut short (a run killed while appending) is skipped; its
+    output counts as unrecorded and is made again.
+    """
+    path = osp.join(folder, RUN_RECORDS)
+    if not osp.isfile(path):
+        return {}
+    stat = os.stat(path)
+    stamp = (stat.st_size, stat.st_mtime_ns)
+    cached = _RECORDS_CACHE.get(osp.abspath(path))
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    with open(path, encoding='utf-8', errors='replace') as f:
+        lines = f.read().split('\n')
+    records = {}
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            key = record['output']
+        except (ValueError, KeyError, TypeError):
+            continue  # torn by a kill: that output is made again
+        records[key] = record
+    _RECORDS_CACHE[osp.abspath(path)] = (stamp, records)
+    return records
+
+
+def record_output(folder: str, files: Dict[str, str], image: str,
+                  manifest: dict) -> None:
+    """Append the record of one image's written outputs (flushed to disk
+    before the next image)."""
+    record = dict(
+        output=_rel(folder, files['anomaly']),
+        files=sorted(_rel(folder, p) for p in files.values()),
+        image=image_identity(image),
+        settings=settings_digest(manifest))
+    path = osp.join(folder, RUN_RECORDS)
+    with writing(path), open(path, 'a+b') as f:
+        size = f.seek(0, os.SEEK_END)
+        torn = False
+        if size:  # a line torn by a kill must not swallow this one
+            f.seek(size - 1)
+            torn = f.read(1) != b'\n'
+        line = json.dumps(record, sort_keys=True) + '\n'
+        f.write((('\n' if torn else '') + line).encode('utf-8'))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def output_record_matches(folder: str, files: Dict[str, str],
+                          image: str,
+                          manifest: Optional[dict] = None) -> bool:
+    """Whether the record of an output names this image's content and the
+    settings ``manifest`` (default: the folder's manifest)."""
+    if manifest is None:
+        try:
+            manifest = read_run_manifest(folder)
+        except RunManifestError:
+            return False
+        if manifest is None:
+            return False
+    record = read_output_records(folder).get(_rel(folder, files['anomaly']))
+    if record is None or record.get('settings') != settings_digest(
+            manifest):
+        return False
+    return _same_image(record.get('image') or {}, image_identity(image))
+
+
+def _same_image(recorded: dict, current: dict) -> bool:
+    return (recorded.get('sha256') == current['sha256']
+            and recorded.get('size') == current['size'])
+
+
+def _describe(identity: dict) -> str:
+    return (f"{identity.get('path')} ({identity.get('size')} bytes, sha256 "
+            f"{str(identity.get('sha256'))[:12]})")
+
+
+def check_output_inputs(folder: str, plan: Dict[str, Dict[str, str]],
+                        overwrite: bool = False) -> None:
+    """Fail if existing outputs of the plan were made from other images
+    (same names, other content: another folder, an edited frame).
+
+    Raises:
+        RunManifestError: Naming up to three outputs and both images.
+    """
+    if overwrite:
+        return
+    records = read_output_records(folder)
+    clashes = []
+    for img, files in plan.items():
+        record = records.get(_rel(folder, files['anomaly']))
+        if record is None or not osp.lexists(files['anomaly']):
+            continue
+        current = image_identity(img)
+        if not _same_image(record.get('image') or {}, current):
+            clashes.append(f"{files['anomaly']} was made from "
+                           f"{_describe(record.get('image') or {})}, this "
+                           f'run reads {_describe(current)}')
+    if clashes:
+        raise RunManifestError(
+            f'{folder} holds maps of other images under the names of this '
+            f'run\'s ({len(clashes)}: {"; ".join(clashes[:3])}). Pass '
+            '--overwrite (overwrite=True) to replace them with maps of '
+            'these images, or choose another output folder.')
+
+
+def _stranded_outputs(folder: str,
+                      plan: Dict[str, Dict[str, str]]) -> List[str]:
+    """Recorded outputs of the folder that exist and that ``plan`` does not
+    write."""
+    planned = {_rel(folder, files['anomaly']) for files in plan.values()}
+    return sorted(
+        key for key in read_output_records(folder)
+        if key not in planned and osp.lexists(osp.join(folder, key)))
+
+
+def prepare_run_manifest(folder: str, manifest: dict,
+                         existing: List[str], overwrite: bool,
+                         plan: Optional[Dict[str, Dict[str, str]]] = None
+                         ) -> None:
+    """Check the folder's manifest and records, then write this run's
+    manifest.
+
+    Without ``overwrite`` the settings must be the folder's and every
+    existing output of ``plan`` must have been made from the same image
+    content. With ``overwrite`` and other (or unknown) settings, the run's
+    ``existing`` outputs are deleted first and the records reset, so that
+    an interrupted ``overwrite`` run never leaves old maps under the new
+    manifest; recorded maps of the old settings that ``plan`` does not
+    cover stop the run instead (they would stay beside the new ones).
 
     Args:
         folder (str): The maps' folder.
         manifest (dict): This run's manifest.
         existing (list[str]): This run's output files that exist.
         overwrite (bool): The run recomputes every map.
+        plan (dict, optional): Image -> output files of this run.
+
+    Raises:
+        RunManifestError: See :func:`check_run_manifest` and
+            :func:`check_output_inputs`; or maps of the old settings would
+            be left next to the new ones.
     """
     check_run_manifest(folder, manifest, overwrite, bool(existing))
     try:
@@ -197,10 +397,25 @@ def prepare_run_manifest(folder: str, manifest: dict,
     except RunManifestError:  # only reached with overwrite
         old = None
     if old == manifest:
+        if plan is not None:
+            check_output_inputs(folder, plan, overwrite)
         return
-    if overwrite:
-        for path in existing:  # maps of other (or unknown) settings
-            os.remove(path)
+    if plan is not None:
+        stranded = _stranded_outputs(folder, plan)
+        if stranded:
+            shown = ', '.join(osp.join(folder, k) for k in stranded[:3])
+            raise RunManifestError(
+                f'{folder} holds {len(stranded)} map(s) made with the '
+                f'earlier settings of {osp.join(folder, RUN_MANIFEST)} for '
+                f'images this run does not cover (e.g. {shown}). --overwrite '
+                'replaces only this run\'s maps, so they would stay next to '
+                'maps of the new settings. Run on all their images, delete '
+                'them, or choose another output folder.')
+    for path in existing:  # maps of other (or unknown) settings
+        os.remove(path)
+    records = osp.join(folder, RUN_RECORDS)
+    if osp.lexists(records):
+        os.remove(records)
     write_run_manifest(folder, manifest)
 
 

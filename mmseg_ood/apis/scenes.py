@@ -28,14 +28,15 @@ from mmengine.dataset import DefaultSampler, pseudo_collate
 from mmengine.device import get_device
 from mmengine.dist import is_main_process
 from mmengine.model import revert_sync_batchnorm
-from mmengine.runner import load_checkpoint
 from mmengine.utils import ProgressBar
 from mmseg.registry import DATASETS, MODELS
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from ..datasets.transforms import PasteCocoObjects
+from ..engine.checkpoint import load_fitting_checkpoint
 from ..models.losses import BalancedEnergyLoss
+from ..models.scores import check_prediction_channels
 from ..utils.config_walk import dataset_pipelines, find_configs, is_type
 
 __all__ = [
@@ -77,10 +78,14 @@ def load_trained_model(cfg, checkpoint: str) -> nn.Module:
     device, SyncBN reverted to BN (see :func:`with_uniform_loss_priors`).
 
     Call it inside MMSeg's default scope.
+
+    Raises:
+        CheckpointError: The checkpoint cannot be read.
+        CheckpointMismatchError: It does not fit the model of ``cfg``.
     """
     model = revert_sync_batchnorm(
         MODELS.build(with_uniform_loss_priors(cfg.model)))
-    load_checkpoint(model, checkpoint, map_location='cpu')
+    load_fitting_checkpoint(model, checkpoint)
     return model.to(get_device())
 
 
@@ -271,7 +276,7 @@ def build_scene_dataloader(cfg,
 
 
 @torch.no_grad()
-def predictions(model: nn.Module, dataloader: Iterable,
+def predictions(model: nn.Module, dataloader: Iterable, num_classes: int,
                 show_progress: bool = True) -> Iterator:
     """The model's test-time predictions over a dataloader, one data
     sample at a time.
@@ -283,6 +288,9 @@ def predictions(model: nn.Module, dataloader: Iterable,
     Args:
         model (nn.Module): An MMSeg segmentor (or a DDP wrapper of one).
         dataloader (Iterable): Batches.
+        num_classes (int): Inlier classes K; the predicted ``seg_logits``
+            must hold exactly K channels (see
+            :func:`~mmseg_ood.models.scores.check_prediction_channels`).
         show_progress (bool): Show a progress bar on the main process.
 
     Yields:
@@ -294,7 +302,10 @@ def predictions(model: nn.Module, dataloader: Iterable,
            if show_progress and is_main_process() else None)
     try:
         for data in dataloader:
-            yield from model.test_step(data)
+            for sample in model.test_step(data):
+                check_prediction_channels(sample.seg_logits.data.shape[0],
+                                          num_classes)
+                yield sample
             if bar is not None:
                 bar.update()
     finally:

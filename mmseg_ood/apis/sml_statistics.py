@@ -134,7 +134,8 @@ def estimate_sml_statistics(model: nn.Module, dataloader: Iterable,
         ClassStatistics: Over the pixels of all processes.
     """
     stats = ClassStatistics(num_classes)
-    for sample in predictions(model, dataloader, show_progress):
+    for sample in predictions(model, dataloader, num_classes,
+                              show_progress):
         stats.update(*max_logits(sample.seg_logits.data, num_classes))
     total = ClassStatistics(num_classes)
     for state in all_gather_object(stats.state()):

@@ -11,10 +11,11 @@ Examples:
     # Fishyscapes container: /input/DDDD_*.png -> /output/DDDD_anomaly.npy
     mmseg-ood-anomaly-maps CONFIG CHECKPOINT /input /output \
         --format fishyscapes --suffixes .png
-    # SegmentMeIfYouCan: OUT/anomaly_p/<method>/<dataset>/<frame>.hdf5
+    # SegmentMeIfYouCan: OUT/anomaly_p/<method>/<storage>/<frame>.hdf5, the
+    # storage folder the benchmark reads for the set (AnomalyTrack-all)
     mmseg-ood-anomaly-maps CONFIG CHECKPOINT \
         datasets/dataset_AnomalyTrack/images outputs --format smiyc \
-        --method-name BalancedEnergy --dataset-name AnomalyTrack-all
+        --method-name BalancedEnergy --set smiyc_anomaly
 
 Re-running the same command resumes: images whose outputs are complete are
 skipped (``--overwrite`` recomputes them). Outputs are written atomically.
@@ -40,6 +41,7 @@ from mmseg_ood.apis import (
 )
 from mmseg_ood.apis.anomaly_maps import outputs_complete
 from mmseg_ood.apis.run_manifest import check_run_manifest, existing_outputs
+from mmseg_ood.datasets.set_specs import ANOMALY_SETS
 from mmseg_ood.models.scores import build_anomaly_score
 from mmseg_ood.utils.constants import IMAGE_SUFFIXES
 
@@ -62,15 +64,25 @@ def parse_args(argv=None):
         '--format', choices=sorted(MAP_FORMATS), default='npy',
         help='npy: <stem>_anomaly.npy/_segmentation.npy (subfolders '
         'mirrored); fishyscapes: DDDD_anomaly.npy/_segmentation.npy; '
-        'smiyc: anomaly_p/<method>/<dataset>/<frame>.hdf5')
+        'smiyc: anomaly_p/<method>/<storage>/<frame>.hdf5')
     parser.add_argument(
         '--suffixes', nargs='+', default=list(IMAGE_SUFFIXES),
         help='image suffixes to search (case-insensitive)')
     parser.add_argument('--recursive', action='store_true',
                         help='also search subfolders')
     parser.add_argument('--method-name', help='method name (smiyc)')
-    parser.add_argument('--dataset-name',
-                        help='dataset name (smiyc), e.g. AnomalyTrack-all')
+    smiyc_sets = {k: s.smiyc.storage for k, s in ANOMALY_SETS.items()
+                  if s.smiyc}
+    parser.add_argument(
+        '--set', dest='anomaly_set', choices=sorted(smiyc_sets),
+        help='SegmentMeIfYouCan set of the images (smiyc); it names the '
+        'folder the benchmark reads: ' + ', '.join(
+            f'{k} -> {v}' for k, v in smiyc_sets.items()))
+    parser.add_argument(
+        '--dataset-name',
+        help='storage folder (smiyc), instead of --set; only the names the '
+        'benchmark reads are accepted: ' + ', '.join(
+            dict.fromkeys(smiyc_sets.values())))
     parser.add_argument(
         '--score-options', nargs='+', action=DictAction,
         help="change the config's score, key=value pairs, e.g. "
@@ -94,7 +106,7 @@ def main(argv=None):
     with user_errors(PROG):
         images = find_images(args.img_dir, args.suffixes, args.recursive)
         maps = build_map_format(args.format, args.out_dir, args.method_name,
-                                args.dataset_name)
+                                args.dataset_name, args.anomaly_set)
         # check names and the output folder before loading the model
         plan = plan_outputs(images, args.img_dir, maps)
         cfg = Config.fromfile(args.config)

@@ -13,6 +13,8 @@ from mmengine.registry import init_default_scope
 
 from mmseg_ood.apis import build_scene_dataloader, load_trained_model
 from mmseg_ood.engine import load_run_config
+from mmseg_ood.engine.checkpoint import check_checkpoint_readable
+from mmseg_ood.utils.file_io import OutputWriteError
 
 __all__ = [
     'add_converter_arguments', 'add_runner_arguments',
@@ -23,7 +25,7 @@ __all__ = [
 #: Errors that mean the user's input is wrong; the tools print their
 #: message (which names the file, value and fix) instead of a traceback.
 USER_ERRORS = (FileNotFoundError, FileExistsError, NotADirectoryError,
-               KeyError, ValueError)
+               KeyError, ValueError, OutputWriteError)
 
 
 def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
@@ -124,9 +126,7 @@ def prepare_statistics_run(args, paste: bool, default_out: str) -> tuple:
     Returns:
         tuple: ``(out, model, loader, num_classes, class_names or None)``.
     """
-    if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(
-            f'Checkpoint {args.checkpoint!r} does not exist.')
+    check_checkpoint_readable(args.checkpoint)
     cfg = load_run_config(args.config, args.cfg_options, args.launcher,
                           args.work_dir)
     out = args.out or osp.join(cfg.work_dir, default_out)

@@ -5,6 +5,12 @@ sIoU_gt, PPV, mean F1) and writes it as JSON and CSV in the run's log
 folder (``<work_dir>/<timestamp>/``). On request it also draws ROC and
 precision-recall curves per set and anomaly heat-map overlays.
 
+An existing ``--out-json`` / ``--out-csv`` is never replaced without
+``--overwrite`` (checked before the run). A checkpoint that does not fit the
+model of the config stops the run, naming the tensors;
+``--allow-partial-checkpoint`` evaluates it anyway with the tensors that fit
+and records the mismatch in the JSON (``checkpoint_fit``).
+
 Examples:
     mmseg-ood-test CONFIG CHECKPOINT
     mmseg-ood-test CONFIG CHECKPOINT --sets fs_laf road_anomaly \
@@ -16,6 +22,7 @@ Examples:
 """
 import argparse
 import os.path as osp
+import sys
 
 from mmengine.dist import is_main_process
 
@@ -24,6 +31,11 @@ from mmseg_ood.engine import (
     load_run_config,
     prepare_test_config,
 )
+from mmseg_ood.engine.checkpoint import (
+    CheckpointError,
+    CheckpointMismatchError,
+)
+from mmseg_ood.engine.hooks.checkpoint_fit_hook import CHECKPOINT_FIT_INFO
 from mmseg_ood.evaluation.results import write_sets_csv, write_sets_json
 from mmseg_ood.visualization import save_result_curves
 
@@ -54,6 +66,16 @@ def parse_args(argv=None):
         help='where to write the results as CSV (default: next to the '
         'JSON file, anomaly_sets.csv)')
     parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='replace existing --out-json / --out-csv files')
+    parser.add_argument(
+        '--allow-partial-checkpoint',
+        action='store_true',
+        help='evaluate a checkpoint that fits the model only partly (the '
+        'other tensors keep their initial values); the JSON records which '
+        'tensors did not fit')
+    parser.add_argument(
         '--curves',
         action='store_true',
         help='draw ROC and precision-recall curves per set '
@@ -72,26 +94,53 @@ def parse_args(argv=None):
     return args
 
 
+def _check_outputs(args) -> None:
+    """Refuse existing output files before the run (not after it)."""
+    if args.overwrite:
+        return
+    paths = [args.out_json, args.out_csv]
+    if args.out_json and not args.out_csv:
+        paths[1] = osp.join(osp.dirname(osp.abspath(args.out_json)),
+                            'anomaly_sets.csv')
+    for option, path in zip(('--out-json', '--out-csv'), paths):
+        if path and osp.lexists(path):
+            raise FileExistsError(
+                f'{option} {path} already exists; pass --overwrite to '
+                'replace it, or choose another file.')
+
+
 def main(argv=None):
     args = parse_args(argv)
     with user_errors(PROG):
+        _check_outputs(args)
         cfg = load_run_config(args.config, args.cfg_options, args.launcher,
                               args.work_dir)
         prepare_test_config(cfg, args.checkpoint, args.sets, args.curves,
-                            args.overlays)
+                            args.overlays, args.allow_partial_checkpoint)
     runner = build_runner(cfg)
-    metrics = runner.test()
+    try:
+        metrics = runner.test()
+    except (CheckpointMismatchError, CheckpointError) as error:
+        sys.exit(f'{PROG}: error: {error}')
     if not is_main_process():
         return metrics
     results = runner.test_loop.results
     out_json = args.out_json or osp.join(runner.log_dir, 'anomaly_sets.json')
     out_csv = args.out_csv or osp.join(
         osp.dirname(osp.abspath(out_json)), 'anomaly_sets.csv')
+    fit = runner.message_hub.get_info(CHECKPOINT_FIT_INFO)
+    if fit and fit['partial']:
+        print(f'WARNING: {args.checkpoint} fits the model only partly '
+              f"({len(fit['missing'])} missing, {len(fit['unexpected'])} "
+              f"unexpected, {len(fit['shape_mismatch'])} of another shape; "
+              'see checkpoint_fit in the JSON); these results do not '
+              'describe the trained model.')
     write_sets_json(
         out_json,
         results,
         config=args.config,
         checkpoint=args.checkpoint,
+        checkpoint_fit=fit,
         metrics={k: float(v) for k, v in metrics.items()})
     write_sets_csv(out_csv, results)
     print(f'results written to {out_json} and {out_csv}')

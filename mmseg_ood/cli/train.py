@@ -5,7 +5,8 @@ takes an optional checkpoint path, distributed runs on machines without
 CUDA use gloo and BN, and a resumed run continues exactly: the checkpoints
 also hold the random state (``RandomStateHook``), so an interrupted and
 resumed run in deterministic mode ends with the same weights as an
-uninterrupted one.
+uninterrupted one. A loss that becomes NaN or infinite stops the run at
+that iteration, naming the loss term (``NonFiniteLossHook``).
 
 Examples:
     mmseg-ood-train configs/deeplabv3plus_balanced_energy.py
@@ -15,12 +16,18 @@ Examples:
         --launcher pytorch --amp
 """
 import argparse
+import sys
 
 from mmseg_ood.engine import (
+    OutlierExposureError,
+    OutlierLabelError,
     build_runner,
     load_run_config,
     prepare_train_config,
 )
+from mmseg_ood.engine.checkpoint import CheckpointError
+from mmseg_ood.engine.hooks import NonFiniteLossError
+from mmseg_ood.utils.constants import LabelRoleError
 
 from .common import add_runner_arguments, parse_runner_args, user_errors
 
@@ -57,7 +64,12 @@ def main(argv=None):
                               args.work_dir)
         prepare_train_config(cfg, amp=args.amp, resume=args.resume)
     runner = build_runner(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except (OutlierExposureError, OutlierLabelError, LabelRoleError,
+            NonFiniteLossError, CheckpointError) as error:
+        # the checks of a run: the key and the fix, without a traceback
+        sys.exit(f'{PROG}: error: {error}')
 
 
 if __name__ == '__main__':

@@ -22,6 +22,7 @@ set's key, name and version into its ``metainfo['anomaly_set']``
 measured on, and the metric finds the set's component track.
 """
 import logging
+import os
 import os.path as osp
 from typing import List, Optional
 
@@ -30,6 +31,11 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from ..utils.constants import IGNORE_INDEX
+from ..utils.image_files import (
+    ImageFileError,
+    check_image_complete,
+    png_bit_depth,
+)
 from .converters.common import DATASET_RECORD, read_dataset_record
 from .set_specs import AnomalySetSpec, get_set_spec
 
@@ -45,9 +51,13 @@ PROCESSED_PREFIX = dict(img_path='original', seg_map_path='labels')
 class AnomalyDataset(BaseSegDataset):
     """An anomaly evaluation set (labels 0 inlier, 1 anomaly, 255 void).
 
-    Unlike MMSeg's base class it fails with a clear error when a folder is
-    missing, holds no image, or an image has no label, and it warns when a
-    benchmark set is incomplete.
+    Unlike MMSeg's base class it fails with a clear error, naming the
+    files, when a folder is missing or holds no image, an image has no
+    label or a label no image, images or labels lie in sub-folders (which
+    MMSeg would count), the images differ from those the converter's
+    ``DATASET.json`` lists, a file is truncated (OpenCV would decode half a
+    frame) or a label map is 16-bit (MMSeg would wrap 257 to 1). It warns
+    when a benchmark set is incomplete.
 
     Args:
         benchmark (str, optional): Key of the set in
@@ -105,6 +115,7 @@ class AnomalyDataset(BaseSegDataset):
                 "layout='processed' with the converter's output.")
         self.spec = spec
         self.layout = layout
+        self._record = record
         if layout == 'release':
             release = spec.release
             data_prefix = data_prefix or dict(
@@ -193,6 +204,79 @@ class AnomalyDataset(BaseSegDataset):
                 osp.basename(info['img_path'])[:-len(self.img_suffix)])
         ]
 
+    def _stem(self, path: str, suffix: str) -> str:
+        return osp.basename(path)[:-len(suffix)]
+
+    def _check_no_subfolders(self, folder: str, suffix: str) -> None:
+        """Files in sub-folders: MMSeg would count them as frames."""
+        nested = []
+        for root, dirs, files in os.walk(folder):
+            dirs.sort()
+            if root != folder:
+                nested += [osp.join(root, f) for f in sorted(files)
+                           if f.endswith(suffix)]
+        if nested:
+            raise ValueError(
+                f'{len(nested)} file(s) *{suffix} lie in sub-folders of '
+                f'{folder!r}, e.g. {nested[:3]}; the set has no sub-folders '
+                '(MMSeg would count them as frames). Move them out of '
+                f'{folder!r}. {self._expected_tree()}')
+
+    def _check_orphan_labels(self, data_list: List[dict], img_dir: str,
+                             ann_dir: str) -> None:
+        """A label without its image would shrink the set quietly."""
+        suffix = self.seg_map_suffix
+        images = {self._stem(info['seg_map_path'], suffix)
+                  for info in data_list}
+        release = self.spec.release if self.layout == 'release' else None
+        orphans = [
+            osp.join(ann_dir, name) for name in sorted(os.listdir(ann_dir))
+            if name.endswith(suffix) and name[:-len(suffix)] not in images
+            and (release is None or release.selects(name[:-len(suffix)]))
+        ]
+        if orphans:
+            raise FileNotFoundError(
+                f'{len(orphans)} label(s) in {ann_dir!r} have no image '
+                f'*{self.img_suffix} in {img_dir!r}, e.g. {orphans[:3]}; the '
+                'set would silently lose them. Restore the images (or '
+                'convert the set again). ' + self._expected_tree())
+
+    def _check_record_images(self, data_list: List[dict]) -> None:
+        """The frames the converter's ``DATASET.json`` lists, no more, no
+        less."""
+        images = (self._record or {}).get('images')
+        if self.layout != 'processed' or not isinstance(images, list):
+            return
+        found = {self._stem(info['img_path'], self.img_suffix)
+                 for info in data_list}
+        listed = set(images)
+        record = osp.join(self.data_root, DATASET_RECORD)
+        if found != listed:
+            missing = sorted(listed - found)
+            extra = sorted(found - listed)
+            raise FileNotFoundError(
+                f'{record} lists {len(listed)} images, the folder holds '
+                f'{len(found)}: {len(missing)} listed but missing (e.g. '
+                f'{missing[:3]}), {len(extra)} not listed (e.g. '
+                f'{extra[:3]}). Convert the set again (its converter with '
+                '--overwrite), or restore the missing files and remove the '
+                'extra ones.')
+
+    def _check_files(self, data_list: List[dict]) -> None:
+        """Truncated images or labels, 16-bit label maps: named here, before
+        the loaders decode them half or wrap their values."""
+        for info in data_list:
+            for path in (info['img_path'], info['seg_map_path']):
+                check_image_complete(path)
+            depth = png_bit_depth(info['seg_map_path'])
+            if depth is not None and depth > 8:
+                raise ImageFileError(
+                    f"{info['seg_map_path']} is a {depth}-bit PNG; label maps "
+                    'are read as 8-bit (MMSeg casts them to uint8, so a '
+                    'value of 257 would become 1). Write it as an 8-bit PNG '
+                    'of 0 inlier, 1 anomaly, 255 void, or convert the set '
+                    'with its converter.')
+
     def load_data_list(self) -> List[dict]:
         """List image/label pairs and check that the layout is complete."""
         img_dir = self.data_prefix.get('img_path')
@@ -202,6 +286,8 @@ class AnomalyDataset(BaseSegDataset):
                 raise FileNotFoundError(
                     f'Folder {folder!r} does not exist (data_root='
                     f'{self.data_root!r}). {self._expected_tree()}')
+        self._check_no_subfolders(img_dir, self.img_suffix)
+        self._check_no_subfolders(ann_dir, self.seg_map_suffix)
         data_list = self._select(super().load_data_list())
         if not data_list:
             raise FileNotFoundError(
@@ -216,6 +302,9 @@ class AnomalyDataset(BaseSegDataset):
                 f'{len(missing)} of {len(data_list)} images in {img_dir!r} '
                 f'have no label, e.g. {missing[:3]}. '
                 f'{self._expected_tree()}')
+        self._check_orphan_labels(data_list, img_dir, ann_dir)
+        self._check_record_images(data_list)
+        self._check_files(data_list)
         if self.spec and len(data_list) != self.spec.num_images:
             print_log(
                 f'{self.spec.name}: {len(data_list)} frames in '

@@ -13,16 +13,19 @@ Sources of the facts (read from the benchmarks' public code):
 * Road Anomaly: Lis et al. (ICCV 2019) and their loader ``DatasetRoadAnomaly``
   in github.com/cvlab-epfl/detecting-the-unexpected (60 frames, raw labels
   0 background, 1 road, 2 anomaly).
-* SegmentMeIfYouCan: ``road_anomaly_benchmark/datasets/tracks.py`` and
+* SegmentMeIfYouCan: ``road_anomaly_benchmark/datasets/tracks.py``,
+  ``tracks_extra.py``, ``evaluation.py`` and
   ``metrics/instance_segmentation.py`` in
   github.com/SegmentMeIfYouCan/road-anomaly-benchmark (frame selection, size
-  filters of the component metrics per track).
+  filters of the component metrics per track, the folder each set's maps
+  are stored under, float16 storage).
 
 Example:
     >>> from mmseg_ood.datasets.set_specs import get_set_spec
     >>> get_set_spec('smiyc_obstacle').num_images
     30
 """
+import os.path as osp
 import re
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
@@ -37,10 +40,43 @@ from ..utils.constants import (
 from .converters.common import LabelValueError
 
 __all__ = [
-    'ANOMALY_SETS', 'EVAL_LABELS', 'SMIYC_TRACKS', 'AnomalySetSpec',
+    'ANOMALY_SETS', 'COMPUTATIONS', 'EVAL_LABELS', 'SMIYC_STORAGE_DTYPE',
+    'SMIYC_STORAGE_NAMES', 'SMIYC_TRACKS', 'AnomalySetSpec',
     'ComponentTrack', 'LabelMapping', 'ReleaseLayout', 'ReleaseVersion',
-    'get_set_spec'
+    'SMIYCNames', 'get_set_spec', 'smiyc_frame_id'
 ]
+
+#: How a benchmark computes its numbers, by name
+#: (:attr:`AnomalySetSpec.computation`); ``mmseg_ood.evaluation`` follows
+#: it so that the reported numbers are the benchmark's own.
+COMPUTATIONS: Dict[str, str] = {
+    'exact': 'exact: every distinct score is a threshold (scikit-learn, '
+    'the Fishyscapes server)',
+    'smiyc': "SegmentMeIfYouCan's code: float16 maps, per-frame quantile "
+    'bins, components at the best-F1 bin edge with score > threshold',
+}
+
+#: The dtype in which road-anomaly-benchmark stores and evaluates score
+#: maps (``Evaluation.save_output``: ``anomaly_p.astype(np.float16)``).
+SMIYC_STORAGE_DTYPE = np.float16
+
+#: Suffix that road-anomaly-benchmark strips from Lost & Found image stems
+#: to get frame ids (``<fid>_leftImg8bit.png``).
+LEFTIMG_SUFFIX = '_leftImg8bit'
+
+
+def smiyc_frame_id(img_path: str) -> str:
+    """road-anomaly-benchmark's frame id of an image: its stem, without
+    the ``_leftImg8bit`` suffix of Lost & Found / Cityscapes names.
+
+    Example:
+        >>> smiyc_frame_id('a/04_Maurener_Weg_8_000000_000030_leftImg8bit.png')
+        '04_Maurener_Weg_8_000000_000030'
+    """
+    stem = osp.splitext(osp.basename(img_path))[0]
+    if stem.endswith(LEFTIMG_SUFFIX):
+        stem = stem[:-len(LEFTIMG_SUFFIX)]
+    return stem
 
 
 @dataclass(frozen=True)
@@ -170,6 +206,22 @@ class ReleaseVersion:
 
 
 @dataclass(frozen=True)
+class SMIYCNames:
+    """The names road-anomaly-benchmark gives a set.
+
+    Attributes:
+        dataset (str): The benchmark's dataset, as its ``metric`` command
+            takes it (e.g. ``AnomalyTrack-validation``).
+        storage (str): The folder its maps are written to and read from,
+            ``<DIR_OUTPUTS>/anomaly_p/<method>/<storage>/<frame id>.hdf5``
+            (the dataset's ``name_for_persistence``, or the dataset it
+            takes its frames from; e.g. ``AnomalyTrack-all``).
+    """
+    dataset: str
+    storage: str
+
+
+@dataclass(frozen=True)
 class AnomalySetSpec:
     """The facts of one anomaly benchmark set.
 
@@ -197,6 +249,8 @@ class AnomalySetSpec:
         unlabelled_positions (tuple[int, ...]): Sorted positions, in the
             source split, of the frames without labels that the benchmark
             leaves out.
+        smiyc (SMIYCNames, optional): The set's names in
+            road-anomaly-benchmark, for the SegmentMeIfYouCan sets.
     """
     key: str
     name: str
@@ -212,6 +266,14 @@ class AnomalySetSpec:
     exclude: Tuple[str, ...] = ()
     source_frames: Optional[int] = None
     unlabelled_positions: Tuple[int, ...] = ()
+    smiyc: Optional[SMIYCNames] = None
+
+    @property
+    def computation(self) -> str:
+        """How the benchmark computes the set's numbers
+        (:data:`COMPUTATIONS`): ``'smiyc'`` on the SegmentMeIfYouCan sets,
+        ``'exact'`` on the others (Fishyscapes, Road Anomaly)."""
+        return 'smiyc' if self.smiyc else 'exact'
 
     @property
     def component_track(self) -> Optional[ComponentTrack]:
@@ -275,7 +337,8 @@ _SPECS = (
             label_suffix='_labels_semantic.png',
             pattern=r'^validation[0-9]+$',
             exclude=(),
-            example='validation0000')),
+            example='validation0000'),
+        smiyc=SMIYCNames('AnomalyTrack-validation', 'AnomalyTrack-all')),
     AnomalySetSpec(
         key='smiyc_obstacle',
         name='SegmentMeIfYouCan RoadObstacle21 validation',
@@ -295,7 +358,8 @@ _SPECS = (
             # the benchmark's ObstacleTrack-validation leaves these out
             exclude=('validation_19', ) + tuple(f'validation_{i}'
                                                  for i in range(21, 30)),
-            example='validation_1')),
+            example='validation_1'),
+        smiyc=SMIYCNames('ObstacleTrack-validation', 'ObstacleTrack-all')),
     AnomalySetSpec(
         key='laf_noknown',
         name='Lost & Found testNoKnown',
@@ -316,11 +380,20 @@ _SPECS = (
                  '01_Hanns_Klemm_Str_45_000007', '10_Schlossberg_9_000004'),
         source_frames=1203,
         unlabelled_positions=(17, 37, 55, 72, 91, 110, 129, 153, 174, 197,
-                              218, 353, 490, 618, 686, 792, 793)),
+                              218, 353, 490, 618, 686, 792, 793),
+        smiyc=SMIYCNames('LostAndFound-testNoKnown', 'LostAndFound-test')),
 )
 
 #: Every anomaly benchmark set, by key.
 ANOMALY_SETS: Dict[str, AnomalySetSpec] = {spec.key: spec for spec in _SPECS}
+
+#: The folders road-anomaly-benchmark reads maps from, each with the sets
+#: whose maps go there (``{'AnomalyTrack-all': ('smiyc_anomaly', ), ...}``).
+SMIYC_STORAGE_NAMES: Dict[str, Tuple[str, ...]] = {
+    storage: tuple(s.key for s in _SPECS if s.smiyc and s.smiyc.storage ==
+                   storage)
+    for storage in dict.fromkeys(s.smiyc.storage for s in _SPECS if s.smiyc)
+}
 
 
 def get_set_spec(key: str) -> AnomalySetSpec:

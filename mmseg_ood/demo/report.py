@@ -50,8 +50,10 @@ def demo_table(results: Dict[str, dict], model: str) -> str:
         f'> {BANNER}', '',
         f'Model: {model}. Scores blurred (7x7, sigma 1): energy (the '
         "paper's) and Standardized Max Logits (SML, baseline). FPR95: "
-        'first point with TPR >= 0.95. SegmentMeIfYouCan component metrics '
-        '(energy) at the best-F1 threshold.', '',
+        'first point with TPR >= 0.95. SegmentMeIfYouCan sets: the '
+        "benchmark's own computation (binned, float16; the exact values are "
+        "the JSON's *_exact), component metrics (energy) at its best-F1 "
+        'threshold.', '',
         '| set | layout of | AUROC | AP | FPR95 | sIoU_gt | PPV | mean F1 '
         '| SML AP | SML FPR95 |',
         '| --- | --- |' + ' ---: |' * 8

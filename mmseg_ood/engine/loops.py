@@ -29,6 +29,7 @@ from mmengine.logging import MMLogger, print_log
 from mmengine.runner import TestLoop, ValLoop
 from mmseg.registry import LOOPS
 
+from ..configs.anomaly_sets import DELETE_KEY
 from ..evaluation.metrics.anomaly_metric import AnomalyMetric
 from ..evaluation.results import SetResult, sets_table
 from ..utils.config_walk import is_type
@@ -47,7 +48,9 @@ def set_configs(dataloader, evaluator, stage: str) -> Dict[str, tuple]:
     ``round_up=False``, so no image is counted twice by a streaming metric.
 
     Args:
-        dataloader (dict): Named dataloader configs.
+        dataloader (dict): Named dataloader configs. A ``_delete_`` key
+            (left by MMEngine when the base config has no such dataloader)
+            is ignored.
         evaluator (dict | list): One metric config (or list) for every set,
             or a dict of them named as the sets.
         stage (str): ``'val'`` or ``'test'`` (for messages).
@@ -56,6 +59,10 @@ def set_configs(dataloader, evaluator, stage: str) -> Dict[str, tuple]:
         dict: Set name -> (dataloader config, metric config with the set's
         prefix).
     """
+    if isinstance(dataloader, dict):
+        dataloader = {k: v for k, v in dataloader.items() if k != DELETE_KEY}
+    if isinstance(evaluator, dict):
+        evaluator = {k: v for k, v in evaluator.items() if k != DELETE_KEY}
     if (not isinstance(dataloader, dict) or _is_dataloader_cfg(dataloader)
             or not dataloader):
         raise TypeError(

@@ -4,17 +4,25 @@
 Config loading follows MMSeg's tools exactly (``--cfg-options``,
 ``--work-dir``, ``--launcher``); on top, a distributed run on a machine
 without CUDA is prepared for gloo and BN, training runs get the
-outlier-label guard hook and the random-state hook (exact resume), AMP and
+outlier-exposure checks and the random-state hook (exact resume), AMP and
 ``--resume`` are applied as MMSeg does (plus an auto-resume that prefers
 the work dir over ``load_from`` and keeps the interrupted run's seed), and
 test runs are pointed at named anomaly sets.
+
+Bad input stops here, naming the key, the file or the value: a
+``--cfg-options`` key under a set that the config does not have (a typo
+would otherwise add an empty set, or be dropped by ``--sets``), a
+``last_checkpoint`` that names a missing file, a truncated checkpoint.
+Training runs also get :class:`NonFiniteLossHook` (a NaN loss stops the run
+at once) and test runs :class:`CheckpointFitHook` (a checkpoint that does
+not fit the model is an error).
 """
 import copy
 import logging
 import os.path as osp
+import re
 from typing import Dict, Optional, Sequence
 
-import torch
 from mmengine.config import Config
 from mmengine.device import (
     is_cuda_available,
@@ -27,19 +35,40 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.runner import Runner, find_latest_checkpoint
 from mmseg.registry import RUNNERS
 
+from ..configs.anomaly_sets import DELETE_KEY
 from ..evaluation.metrics.anomaly_metric import AnomalyMetric
 from ..utils.config_walk import find_configs, is_type, resolve_type
+from .checkpoint import (
+    CheckpointError,
+    check_checkpoint_readable,
+    read_checkpoint,
+)
 from .distributed import setup_cpu_distributed
-from .hooks import OutlierLabelGuardHook, RandomStateHook
+from .hooks import (
+    CheckpointFitHook,
+    NonFiniteLossHook,
+    OutlierExposureCheckHook,
+    RandomStateHook,
+)
+from .outlier_exposure_checks import (
+    SWITCH_ON_HINT,
+    OutlierExposureError,
+    check_test_config,
+    check_train_config,
+)
 
 __all__ = [
-    'TRAIN_HOOKS', 'apply_resume', 'build_runner', 'enable_amp',
-    'ensure_custom_hooks', 'keep_curves', 'load_run_config',
-    'prepare_test_config', 'prepare_train_config', 'select_test_sets'
+    'SET_CONTAINERS', 'TRAIN_HOOKS', 'apply_resume', 'build_runner',
+    'check_set_options', 'enable_amp', 'ensure_custom_hooks', 'keep_curves',
+    'load_run_config', 'prepare_test_config', 'prepare_train_config',
+    'select_test_sets'
 ]
 
 #: Hooks every training run gets (unless the config lists them already).
-TRAIN_HOOKS = (OutlierLabelGuardHook, RandomStateHook)
+TRAIN_HOOKS = (OutlierExposureCheckHook, RandomStateHook, NonFiniteLossHook)
+#: Config keys that may hold one entry per anomaly set.
+SET_CONTAINERS = ('val_dataloader', 'test_dataloader', 'val_evaluator',
+                  'test_evaluator', 'anomaly_sets')
 #: The loop that tests named anomaly sets.
 SETS_LOOP = 'AnomalySetsTestLoop'
 
@@ -62,9 +91,10 @@ def load_run_config(config: str,
     """
     if not osp.isfile(config):
         raise FileNotFoundError(f'Config file {config!r} does not exist.')
-    cfg = Config.fromfile(config)
+    cfg = _load_config(config)
     cfg.launcher = launcher
     if cfg_options:
+        check_set_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -73,6 +103,88 @@ def load_run_config(config: str,
                                 osp.splitext(osp.basename(config))[0])
     setup_cpu_distributed(cfg)
     return cfg
+
+
+def _set_names(container) -> Optional[list]:
+    """The set names of a per-set dict (dataloaders keyed by set, a metric
+    config per set, the catalogue), or None for a single entry."""
+    if not isinstance(container, dict):
+        return None
+    if 'dataset' in container or 'type' in container:
+        return None  # one dataloader / one metric config
+    return sorted(k for k in container if k != DELETE_KEY)
+
+
+def check_set_options(cfg: Config, cfg_options: dict) -> None:
+    """Refuse ``--cfg-options`` keys under an anomaly set the config does
+    not have.
+
+    MMEngine merges ``test_dataloader.fs_lfa.dataset.data_root=...`` (a
+    typo of ``fs_laf``) into a new, incomplete set: ``--sets fs_laf`` then
+    drops it without a word, and without ``--sets`` the run fails later on
+    a dataloader without a dataset.
+
+    Args:
+        cfg (Config): The config before the options are merged.
+        cfg_options (dict): ``--cfg-options``.
+
+    Raises:
+        KeyError: A key names an unknown set; the message lists the sets.
+    """
+    for key, value in cfg_options.items():
+        parts = key.split('.')
+        if parts[0] not in SET_CONTAINERS or len(parts) < 2:
+            continue
+        names = _set_names(cfg.get(parts[0], None))
+        if names is None or parts[1] in names or parts[1] == DELETE_KEY:
+            continue
+        if len(parts) == 2 and isinstance(value, dict):
+            continue  # a whole new set
+        raise KeyError(
+            f'--cfg-options {key}: {parts[0]} has no set {parts[1]!r}; its '
+            f'sets are {names}. Fix the set name (a new set needs its whole '
+            'config in the config file).')
+
+
+def _load_config(config: str) -> Config:
+    """``Config.fromfile``; bases that define the same keys, and a dict that
+    cannot extend a key of the base (OCRNet's list of decode heads,
+    BiSeNetV2's list of auxiliary heads, a head the base sets to None), fail
+    with the key and the fix."""
+    try:
+        return Config.fromfile(config)
+    except KeyError as error:
+        if 'Duplicate key is not allowed among bases' not in str(error):
+            raise
+        raise OutlierExposureError(
+            f'{config}: two of its bases define the same keys ({error}). '
+            'MMEngine does not merge bases into each other: an MMSeg dataset '
+            'base and configs/_base_/datasets/anomaly_sets.py both define '
+            'val_dataloader, test_dataloader and their evaluators. Keep the '
+            'MMSeg base and import the anomaly sets instead (after the '
+            '`_base_` line): from mmseg_ood.configs import '
+            'anomaly_catalogue, several_sets; anomaly_sets = '
+            "anomaly_catalogue(); val_dataloader = several_sets(anomaly_sets, "
+            "['fs_laf']) (docs/en/configs.md), or "
+            f'{SWITCH_ON_HINT}.') from error
+    except TypeError as error:
+        found = re.match(
+            r"(\w+)=.* is of type <class '(list|NoneType)'> in base config",
+            str(error), re.S)
+        if found is None:
+            raise
+        key, kind = found.groups()
+        if kind == 'list':
+            reason = (f'`{key}` is a list in the base config (several heads: '
+                      'a cascade, or auxiliary heads) and the config gives a '
+                      'dict for it; a dict cannot extend a list. Write the '
+                      'whole list (one dict per head, each with its type)')
+        else:
+            reason = (f'`{key}` is None in the base config (the base model '
+                      'has no such head) and the config extends it with a '
+                      'dict that has no head type. Remove it from the config')
+        raise OutlierExposureError(
+            f'{config}: {reason}, or {SWITCH_ON_HINT}.') from error
 
 
 def ensure_custom_hooks(cfg: Config, hooks: Sequence[type]) -> None:
@@ -139,9 +251,16 @@ def apply_resume(cfg: Config, resume: Optional[str]) -> None:
             print_log(f'--resume: no checkpoint in {cfg.work_dir} yet; '
                       'starting a new run.', logger='current')
             return
+        if not osp.isfile(latest):
+            pointer = osp.join(cfg.work_dir, 'last_checkpoint')
+            raise FileNotFoundError(
+                f'--resume: {pointer} names {latest}, which does not exist '
+                '(deleted or moved?). Pass the checkpoint to resume from, '
+                '--resume CKPT, or delete that file to start a new run.')
         resume = latest
     elif not osp.isfile(resume):
         raise FileNotFoundError(f'--resume {resume}: no such checkpoint.')
+    check_checkpoint_readable(resume)
     cfg.resume = True
     cfg.load_from = resume
     keep_seed(cfg, resume)
@@ -156,8 +275,12 @@ def keep_seed(cfg: Config, checkpoint: str) -> None:
     makes the resumed run see the same data as an uninterrupted one.
     """
     randomness = dict(cfg.get('randomness', None) or {})
-    meta = torch.load(checkpoint, map_location='cpu', mmap=True).get(
-        'meta', {})
+    loaded = read_checkpoint(checkpoint, mmap=True, weights_only=True)
+    if not isinstance(loaded, dict):
+        raise CheckpointError(
+            f'{checkpoint} holds {type(loaded).__name__}, not an MMEngine '
+            'checkpoint; --resume needs one saved by a training run.')
+    meta = loaded.get('meta') or {}
     seed = meta.get('seed')
     if seed is None or randomness.get('seed') == seed:
         return
@@ -170,8 +293,17 @@ def keep_seed(cfg: Config, checkpoint: str) -> None:
 
 def prepare_train_config(cfg: Config, amp: bool = False,
                          resume: Optional[str] = None) -> None:
-    """Everything ``mmseg-ood-train`` does to a loaded config: AMP,
-    ``--resume`` and the hooks of :data:`TRAIN_HOOKS`."""
+    """Everything ``mmseg-ood-train`` does to a loaded config: the checks
+    that need nothing built (:func:`~mmseg_ood.engine.
+    outlier_exposure_checks.check_train_config`), AMP, ``--resume`` and the
+    hooks of :data:`TRAIN_HOOKS` (the rest of the checks run before the
+    first iteration).
+
+    Raises:
+        OutlierExposureError: The config cannot train or validate what it
+            says; the message names the key and the fix.
+    """
+    check_train_config(cfg)
     if amp:
         enable_amp(cfg)
     apply_resume(cfg, resume)
@@ -192,6 +324,7 @@ def select_test_sets(cfg: Config,
     loaders: Dict[str, dict] = cfg.test_dataloader
     if 'dataset' in loaders:
         loaders = dict(test=loaders)
+    loaders = {k: v for k, v in loaders.items() if k != DELETE_KEY}
     if names:
         catalogue = dict(cfg.get('anomaly_sets', None) or {}, **loaders)
         unknown = [n for n in names if n not in catalogue]
@@ -224,15 +357,30 @@ def prepare_test_config(cfg: Config,
                         checkpoint: str,
                         sets: Optional[Sequence[str]] = None,
                         curves: bool = False,
-                        overlays: int = 0) -> None:
+                        overlays: int = 0,
+                        allow_partial: bool = False) -> None:
     """Everything ``mmseg-ood-test`` does to a loaded config: the
-    checkpoint, the sets, curves and overlays.
+    checkpoint (checked to fit the model by :class:`CheckpointFitHook`),
+    the sets, curves and overlays.
+
+    Args:
+        allow_partial (bool): Let a checkpoint that fits the model only
+            partly load (the fit is recorded in the message hub).
 
     Raises:
         FileNotFoundError: A local checkpoint does not exist.
+        CheckpointError: It is truncated or not a checkpoint.
+        OutlierExposureError: ``test_evaluator`` has no anomaly metric.
     """
     if '://' not in checkpoint and not osp.isfile(checkpoint):
         raise FileNotFoundError(f'Checkpoint {checkpoint!r} does not exist.')
+    check_test_config(cfg)
+    check_checkpoint_readable(checkpoint)
+    hooks = [h for h in (cfg.get('custom_hooks', None) or [])
+             if not is_type(h, CheckpointFitHook)]
+    hooks.append(dict(type=CheckpointFitHook.__name__, checkpoint=checkpoint,
+                      allow_partial=allow_partial))
+    cfg.custom_hooks = hooks
     cfg.load_from = checkpoint
     cfg.resume = False
     select_test_sets(cfg, sets)

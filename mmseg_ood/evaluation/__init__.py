@@ -1,5 +1,6 @@
 """Anomaly evaluation: exact and streaming pixel metrics, SegmentMeIfYouCan
-component metrics, the MMEngine metric and typed results."""
+component metrics and its own binned computation, the MMEngine metric and
+typed results."""
 from .components import (
     aggregate_component_stats,
     best_f1_threshold,
@@ -15,10 +16,12 @@ from .functional import (
 from .histogram import ScoreHistogram
 from .metrics import AnomalyMetric
 from .results import MetricResult, SetResult
+from .smiyc import frame_bins, smiyc_metrics, smiyc_pixel_metrics
 
 __all__ = [
     'FPR_RULES', 'AnomalyMetric', 'DegenerateSplitError', 'MetricResult',
     'ScoreHistogram', 'SetResult', 'aggregate_component_stats',
-    'anomaly_metrics', 'best_f1_threshold', 'binary_curve',
-    'image_component_stats', 'metrics_from_counts'
+    'anomaly_metrics', 'best_f1_threshold', 'binary_curve', 'frame_bins',
+    'image_component_stats', 'metrics_from_counts', 'smiyc_metrics',
+    'smiyc_pixel_metrics'
 ]

@@ -39,15 +39,25 @@ final version whose table reports ``prec_pred`` as PPV; paper: Chan et al.,
 8. ``sIoU_gt`` and ``PPV`` of a split are means over all components pooled
    across its images (not means of per-image means).
 
-Where this module deliberately differs from that code:
+Two operating points. Both give the same component rules 2-8:
 
-* The operating point is the exact best-F1 score of the exact pixel curve,
-  and the prediction is ``score >= threshold`` (the pixel mask whose F1 is
-  the maximum). The benchmark code thresholds at an edge of its binned
-  curve (384 quantiles of the anomaly and of the inlier scores per frame)
-  with ``score > threshold``, so its numbers can differ from these by more
-  than rounding, in particular on tied scores. Pass
-  ``np.nextafter(t, np.inf)`` to get ``>`` at an exact threshold.
+* ``computation='exact'`` (:func:`image_component_stats`,
+  :func:`component_metrics`): the exact best-F1 score of the exact pixel
+  curve of the float32 scores, predicting ``score >= threshold`` (the pixel
+  mask whose F1 is the maximum).
+* ``computation='smiyc'`` (:mod:`mmseg_ood.evaluation.smiyc`): what the
+  benchmark does and its leaderboard reports: float16 maps, the threshold
+  an edge of its binned curve (per frame 384 quantiles of the anomaly and
+  384 of the inlier scores), predicting ``score > threshold``.
+
+These are different operating points, not one up to rounding: the binned
+curve's best-F1 edge need not be a score of the exact curve's optimum, and
+on tied scores ``>`` leaves out a whole tie that ``>=`` takes in, so the
+component metrics of the two can differ by several points (mean F1 most).
+The metric reports both on the SegmentMeIfYouCan sets.
+
+Where this module differs from that code (both operating points):
+
 * The code marks the whole non-anomaly background void when it has fewer
   than ``min_gt_size`` pixels (its size loop includes label 0); that quirk,
   which only matters for images smaller than the filter, is not reproduced.
@@ -79,7 +89,8 @@ from .functional import DegenerateSplitError, binary_curve
 
 __all__ = [
     'SMIYC_TAUS', 'ComponentStats', 'aggregate_component_stats',
-    'best_f1_threshold', 'component_metrics', 'image_component_stats'
+    'best_f1_index', 'best_f1_threshold', 'component_metrics',
+    'component_stats_of_mask', 'image_component_stats'
 ]
 
 #: The sIoU / PPV thresholds of the mean F1 (0.25, 0.30, ..., 0.75).
@@ -108,6 +119,39 @@ class ComponentStats:
     def num_pred(self) -> int:
         """Number of kept predicted components."""
         return int(self.ppv.size)
+
+
+def best_f1_index(fps: np.ndarray, tps: np.ndarray) -> int:
+    """Index of the largest pixel F1 on a curve of cumulative counts.
+
+    ``F1 = 2 TP / (2 TP + FP + FN)``, ``FN = tps[-1] - TP``, in float64 (the
+    sums are exact integers, so equal F1 values tie exactly). Ties go to
+    the first point (the highest threshold), as ``np.nanargmax`` does.
+
+    Args:
+        fps (np.ndarray): Inlier pixels with score >= each threshold,
+            thresholds decreasing.
+        tps (np.ndarray): Anomaly pixels likewise; ``tps[-1]`` is the
+            number of anomaly pixels.
+
+    Returns:
+        int: The index.
+
+    Raises:
+        DegenerateSplitError: If the curve holds no anomaly pixel.
+    """
+    fps = np.asarray(fps).ravel().astype(np.float64)
+    tps = np.asarray(tps).ravel().astype(np.float64)
+    if fps.size != tps.size or fps.size == 0:
+        raise ValueError(f'best_f1_index needs fps and tps of one non-zero '
+                         f'length; got {fps.size} and {tps.size}.')
+    num_anomaly = tps[-1]
+    if num_anomaly <= 0:
+        raise DegenerateSplitError(
+            'The pixel curve has no anomaly pixel (tps[-1] == 0): the '
+            'best-F1 threshold is undefined.')
+    f1 = (2 * tps) / (2 * tps + fps + (num_anomaly - tps))
+    return int(np.argmax(f1))
 
 
 def best_f1_threshold(thresholds: np.ndarray, fps: np.ndarray,
@@ -149,13 +193,7 @@ def best_f1_threshold(thresholds: np.ndarray, fps: np.ndarray,
     if np.any(np.diff(thresholds) >= 0):
         raise ValueError('thresholds must be strictly decreasing (the '
                          'order of binary_curve); sort the curve first.')
-    num_anomaly = tps[-1]
-    if num_anomaly <= 0:
-        raise DegenerateSplitError(
-            'The pixel curve has no anomaly pixel (tps[-1] == 0): the '
-            'best-F1 threshold is undefined.')
-    f1 = 2.0 * tps / (tps + fps + num_anomaly)
-    return float(thresholds[int(np.argmax(f1))])
+    return float(thresholds[best_f1_index(fps, tps)])
 
 
 def _components(mask: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -178,13 +216,14 @@ def _compact_ids(keep: np.ndarray) -> np.ndarray:
 
 
 def _check_maps(score_map: np.ndarray, label_map: np.ndarray,
-                ignore_index: int) -> None:
+                ignore_index: int, scores: bool = True) -> None:
     if score_map.ndim != 2 or score_map.shape != label_map.shape:
+        what = 'score_map' if scores else 'The predicted mask'
         raise ValueError(
-            f'score_map and label_map must be 2D maps of one shape; got '
+            f'{what} and label_map must be 2D maps of one shape; got '
             f'{score_map.shape} and {label_map.shape}. Upsample the scores '
             f'to the label resolution first.')
-    if not np.isfinite(score_map).all():
+    if scores and not np.isfinite(score_map).all():
         raise ValueError('score_map contains NaN or infinite values.')
     known = ((label_map == ANOMALY_EVAL_INLIER)
              | (label_map == ANOMALY_EVAL_ANOMALY)
@@ -206,7 +245,8 @@ def image_component_stats(score_map: np.ndarray,
                           ) -> ComponentStats:
     """sIoU of each ground-truth and PPV of each predicted component.
 
-    See the module docstring for the exact definitions.
+    The exact operating point: pixels with ``score >= threshold`` are
+    predicted anomalous. See the module docstring for the definitions.
 
     Args:
         score_map (np.ndarray): 2D anomaly scores (higher = more anomalous).
@@ -226,13 +266,42 @@ def image_component_stats(score_map: np.ndarray,
     score_map = np.asarray(score_map)
     label_map = np.asarray(label_map)
     _check_maps(score_map, label_map, ignore_index)
+    return component_stats_of_mask(score_map >= threshold, label_map,
+                                   min_pred_size, min_gt_size, ignore_index)
+
+
+def component_stats_of_mask(predicted: np.ndarray,
+                            label_map: np.ndarray,
+                            min_pred_size: int,
+                            min_gt_size: int,
+                            ignore_index: int = IGNORE_INDEX
+                            ) -> ComponentStats:
+    """Component stats of a predicted anomaly mask (steps 2-6).
+
+    Args:
+        predicted (np.ndarray): 2D boolean mask of the pixels predicted
+            anomalous (void pixels are removed here).
+        label_map (np.ndarray): 2D labels of the same shape: 0 inlier,
+            1 anomaly, ``ignore_index`` void.
+        min_pred_size (int): Predicted components with fewer pixels are
+            dropped.
+        min_gt_size (int): Ground-truth components with fewer pixels are
+            made void.
+        ignore_index (int): Void label. Defaults to 255.
+
+    Returns:
+        ComponentStats: ``sIoU_gt`` and ``ppv`` arrays of this image.
+    """
+    predicted = np.asarray(predicted, dtype=bool)
+    label_map = np.asarray(label_map)
+    _check_maps(predicted, label_map, ignore_index, scores=False)
     if min(min_pred_size, min_gt_size) < 0:
         raise ValueError(f'Size filters must be >= 0; got min_pred_size='
                          f'{min_pred_size}, min_gt_size={min_gt_size}.')
 
     void = label_map == ignore_index
     gt_labels, gt_sizes = _components(label_map == ANOMALY_EVAL_ANOMALY)
-    pred_labels, pred_sizes = _components((score_map >= threshold) & ~void)
+    pred_labels, pred_sizes = _components(predicted & ~void)
 
     keep_gt = gt_sizes >= min_gt_size
     keep_gt[0] = False

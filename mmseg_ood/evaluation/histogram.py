@@ -20,7 +20,14 @@ the exact path. Scores of other dtypes are cast to float32 first (monotone,
 so the bounds below still hold).
 
 Error bounds (:meth:`ScoreHistogram.metrics`), exact for any data, from the
-counts alone: only the order of pixels inside one bin is unknown.
+counts alone: only the order of pixels inside one bin is unknown. They are
+worst cases over that order, not estimates of the error: on tied scores
+(many pixels of both classes in one bin) they can be several points of AP
+while the histogram's value is exact. When every score was representable
+with ``mantissa_bits`` mantissa bits (float16 scores with the default 15,
+integers below ``2**16``, ...), each bin holds a single score value, the
+binned curve is the exact curve and every bound is 0 (plus the rounding
+slack of the AP bound); :attr:`ScoreHistogram.single_valued` says so.
 
 * AP: with ``T``, ``F`` the anomaly and inlier pixels above a bin and
   ``a``, ``b`` those in it, the bin adds between
@@ -226,6 +233,9 @@ class ScoreHistogram:
         self._counts = np.zeros((0, 2), np.int64)
         self._pending = []
         self._pending_size = 0
+        # No score so far had mantissa bits below the bin width: every bin
+        # holds one score value.
+        self._single_valued = True
 
     # ----------------------------------------------------------- counting
     def _add_dense(self, first: int, counts: np.ndarray) -> None:
@@ -302,6 +312,13 @@ class ScoreHistogram:
         return int(self._counts[:, 1].sum() + self._win[:, 1].sum())
 
     @property
+    def single_valued(self) -> bool:
+        """Whether every bin holds a single score value (no counted score
+        had mantissa bits finer than the bins): then the histogram's
+        metrics are exact and its bounds 0."""
+        return self._single_valued
+
+    @property
     def num_bins(self) -> int:
         """Number of occupied bins."""
         return int(self._occupied()[0].size)
@@ -358,6 +375,9 @@ class ScoreHistogram:
             self._update_chunk(scores[negative], mask[negative])
             return
         keys = _float_keys(scores, low, high, origin=first << self._shift)
+        if self._single_valued and (int(np.bitwise_or.reduce(keys)) &
+                                    ((1 << self._shift) - 1)):
+            self._single_valued = False
         # Index 2 * bin + label: one pass of counting for both classes.
         keys >>= np.uint32(self._shift - 1)
         keys &= np.uint32(0xFFFFFFFE)
@@ -395,6 +415,7 @@ class ScoreHistogram:
             ScoreHistogram: ``self``.
         """
         self._check_compatible(other)
+        self._single_valued &= other._single_valued
         ids, counts = other._occupied()
         if ids.size and ids[-1] - ids[0] < _WINDOW:
             dense = np.zeros((ids[-1] - ids[0] + 1, 2), np.int64)
@@ -416,12 +437,13 @@ class ScoreHistogram:
         """The occupied bins: ``mantissa_bits``, ``bin_ids`` and ``counts``.
 
         Returns:
-            dict: ``bin_ids`` (int64, increasing) and ``counts`` (int64,
-            shape ``(num_bins, 2)``: inlier and anomaly pixels per bin).
+            dict: ``bin_ids`` (int64, increasing), ``counts`` (int64,
+            shape ``(num_bins, 2)``: inlier and anomaly pixels per bin) and
+            ``single_valued`` (:attr:`single_valued`).
         """
         ids, counts = self._occupied()
         return dict(mantissa_bits=self.mantissa_bits, bin_ids=ids,
-                    counts=counts)
+                    counts=counts, single_valued=self._single_valued)
 
     @classmethod
     def from_state_dict(cls, state: dict) -> 'ScoreHistogram':
@@ -442,6 +464,8 @@ class ScoreHistogram:
         if bin_ids.size and (np.diff(bin_ids) <= 0).any():
             raise ValueError('ScoreHistogram state bin ids must increase.')
         hist._ids, hist._counts = bin_ids, counts
+        # a state without the flag may hold any scores
+        hist._single_valued = bool(state.get('single_valued', False))
         return hist
 
     def __getstate__(self) -> dict:
@@ -455,6 +479,7 @@ class ScoreHistogram:
             return NotImplemented
         mine, theirs = self.state_dict(), other.state_dict()
         return (mine['mantissa_bits'] == theirs['mantissa_bits']
+                and mine['single_valued'] == theirs['single_valued']
                 and np.array_equal(mine['bin_ids'], theirs['bin_ids'])
                 and np.array_equal(mine['counts'], theirs['counts']))
 
@@ -506,8 +531,9 @@ class ScoreHistogram:
             dict: The keys of ``functional.anomaly_metrics`` (``auroc``,
             ``ap``, ``fpr``, ``num_pixels``, ``num_anomaly``) plus
             ``ap_error_bound``, ``auroc_error_bound`` and ``fpr_error_bound``
-            (NaN for ``'nearest'``): guaranteed bounds on the distance to the
-            exact values of the same pixels (module docstring).
+            (NaN for ``'nearest'``): guaranteed worst-case bounds on the
+            distance to the exact values of the same pixels, 0 when every
+            bin holds one score value (module docstring).
 
         Raises:
             DegenerateSplitError: If no anomaly or no inlier pixel was
@@ -518,6 +544,10 @@ class ScoreHistogram:
         if fps.size == 0:
             raise _degenerate(0, 0)
         result = metrics_from_counts(fps, tps, fpr_rule, tpr_target)
+        if self._single_valued:  # the binned curve is the exact curve
+            result.update(ap_error_bound=_ROUNDING_SLACK,
+                          auroc_error_bound=0.0, fpr_error_bound=0.0)
+            return result
         result.update(bin_error_bounds(fps, tps))
         fpr_bound: Optional[float] = float('nan')
         if fpr_rule != 'nearest':

@@ -8,9 +8,12 @@ score is needed (the metric, the overlays, the submission maps)::
 
 Every score follows the same convention: **higher = more anomalous**, float32
 whatever the logits' dtype. Only the first ``num_classes`` channels (the
-inlier classes) enter a score. ``num_classes`` is always explicit: a head
-with more channels than inlier classes (an abstention channel, say) is
-scored over its inlier classes only, never over all channels by default.
+inlier classes) enter a score, and ``num_classes`` is always explicit. A
+model's predictions must hold exactly its inlier classes
+(:func:`check_prediction_channels`, called by the metric and the tools): a
+head with extra channels (PEBAL's abstention channel) is built as
+``AbstentionEncoderDecoder(num_inlier_classes=K)``, which keeps them out of
+its predictions, so no score and no class argmax ever sees them.
 
 Scores:
 
@@ -50,7 +53,8 @@ __all__ = [
     'PAPER_BLUR', 'SML_STATISTICS_FORMAT', 'AnomalyScore', 'EnergyScore',
     'EntropyScore', 'MaxLogitScore', 'MaxSoftmaxScore',
     'StandardizedMaxLogitScore', 'build_anomaly_score', 'energy',
-    'gaussian_blur', 'inlier_logits', 'load_sml_statistics'
+    'check_prediction_channels', 'gaussian_blur', 'inlier_logits',
+    'load_sml_statistics'
 ]
 
 #: The Gaussian blur of the score map in the paper's evaluation.
@@ -81,6 +85,42 @@ def inlier_logits(logits: Tensor, num_classes: int, dim: int = 1) -> Tensor:
     if num_classes < channels:
         logits = logits.narrow(dim, 0, num_classes)
     return logits.float()
+
+
+def check_prediction_channels(channels: int, num_classes: int,
+                              source: str = 'the model') -> None:
+    """Check that a model's predictions hold exactly its inlier classes.
+
+    A segmentor stores ``seg_logits`` and argmaxes them into
+    ``pred_sem_seg`` over all channels, so a head with channels beyond its
+    inlier classes (PEBAL's abstention channel) must be built as
+    ``AbstentionEncoderDecoder(num_inlier_classes=K)``, which keeps the extra
+    channels out of its predictions. A score never silently picks the first
+    K of more channels.
+
+    Args:
+        channels (int): Channels of the predicted ``seg_logits``.
+        num_classes (int): Inlier classes K of the score or tool.
+        source (str): What produced the logits, for the message.
+
+    Raises:
+        ValueError: If ``channels != num_classes``.
+    """
+    if channels == num_classes:
+        return
+    if channels > num_classes:
+        raise ValueError(
+            f'{source} predicts {channels} channels, but the score reads '
+            f'num_classes={num_classes} inlier classes. If the extra '
+            'channels are not classes (an abstention channel), build the '
+            "model as dict(type='AbstentionEncoderDecoder', "
+            f'num_inlier_classes={num_classes}, ...) so that they stay out '
+            'of the class argmax and of every score; if they are classes, '
+            f'set num_classes={channels}.')
+    raise ValueError(
+        f'{source} predicts {channels} channels, fewer than the '
+        f'num_classes={num_classes} inlier classes the score reads. Set '
+        'num_classes to the number of classes the model predicts.')
 
 
 class _LogSumExp(torch.autograd.Function):

@@ -20,7 +20,7 @@ from packaging.version import Version
 
 __all__ = [
     'MMCV_MAX', 'MMCV_MIN', 'MMSEG_MAX', 'MMSEG_MIN', 'check_dependencies',
-    'install_mmcv_ops_stub', 'mmcv_lite_installed'
+    'full_mmcv_hint', 'install_mmcv_ops_stub', 'mmcv_lite_installed'
 ]
 
 MMCV_MIN = '2.0.0rc4'
@@ -73,6 +73,28 @@ def check_dependencies() -> None:
             "pip install 'mmsegmentation==1.2.2'")
 
 
+def full_mmcv_hint() -> str:
+    """How to replace mmcv-lite by the full MMCV for this torch and CUDA.
+
+    Returns:
+        str: The commands, naming the installed torch version and its CUDA
+        version (or the CPU build).
+    """
+    import torch
+    torch_version = torch.__version__.split('+')[0]
+    cuda = torch.version.cuda
+    build = f'CUDA {cuda}' if cuda else 'the CPU'
+    toolkit = f' and the CUDA {cuda} toolkit' if cuda else ''
+    return (
+        f"Replace mmcv-lite by the full MMCV built for torch {torch_version} "
+        f"and {build}: pip uninstall -y mmcv-lite && pip install -U openmim "
+        f"&& mim install 'mmcv>={MMCV_MIN},<{MMCV_MAX}'. mim takes "
+        "OpenMMLab's prebuilt wheel when one exists for this torch and "
+        'CUDA, and otherwise builds MMCV from source (a C++ compiler'
+        f"{toolkit}, several minutes): MMCV_WITH_OPS=1 pip install "
+        f"--no-build-isolation 'mmcv>={MMCV_MIN},<{MMCV_MAX}'.")
+
+
 def _missing_op(name: str) -> type:
     """A placeholder class for a compiled op that mmcv-lite lacks.
 
@@ -82,8 +104,9 @@ def _missing_op(name: str) -> type:
 
     def _raise(*args, **kwargs):
         raise ModuleNotFoundError(
-            f'mmcv.ops.{name} needs the compiled MMCV extension, but '
-            f'mmcv-lite is installed. {_MMCV_HINT}',
+            f'mmcv.ops.{name} is a compiled MMCV op, which the installed '
+            'mmcv-lite does not have (MMCV ships compiled ops only in its '
+            f'full distribution, mmcv). {full_mmcv_hint()}',
             name='mmcv._ext')
 
     return type(name, (), {'__new__': _raise, '__module__': 'mmcv.ops'})

@@ -5,6 +5,9 @@ import json
 import os
 import os.path as osp
 import re
+import shutil
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -18,14 +21,23 @@ from mmseg_ood.apis import (
     plan_outputs,
     write_anomaly_maps,
 )
-from mmseg_ood.apis.map_formats import FishyscapesMaps, NpyMaps, SMIYCMaps
+from mmseg_ood.apis.anomaly_maps import outputs_complete
+from mmseg_ood.apis.map_formats import (
+    FishyscapesMaps,
+    NpyMaps,
+    SMIYCMaps,
+    smiyc_storage_name,
+)
 from mmseg_ood.apis.run_manifest import (
     RUN_MANIFEST,
+    RUN_RECORDS,
     RunManifestError,
     checkpoint_fingerprint,
+    read_output_records,
     run_manifest,
 )
 from mmseg_ood.models.scores import EnergyScore, MaxLogitScore
+from mmseg_ood.utils.image_files import ImageFileError
 
 from ..conftest import demo_config
 
@@ -78,8 +90,41 @@ def test_output_names_and_collisions(tmp_path):
         build_map_format('png', '/out')
     with pytest.raises(ValueError, match='--method-name'):
         build_map_format('smiyc', '/out')
-    with pytest.raises(ValueError, match='folder names'):
+    with pytest.raises(ValueError, match='folder name'):
         build_map_format('smiyc', '/out', 'a/b', 'AnomalyTrack-all')
+
+
+@pytest.mark.parametrize('anomaly_set, storage', [
+    ('smiyc_anomaly', 'AnomalyTrack-all'),
+    ('smiyc_obstacle', 'ObstacleTrack-all'),
+    ('laf_noknown', 'LostAndFound-test'),
+])
+def test_smiyc_storage_folder_comes_from_the_set(anomaly_set, storage):
+    # road_anomaly_benchmark reads AnomalyTrack-validation's maps from
+    # AnomalyTrack-all, ObstacleTrack-validation's from ObstacleTrack-all
+    # and LostAndFound-testNoKnown's from LostAndFound-test
+    assert smiyc_storage_name(anomaly_set) == storage
+    maps = build_map_format('smiyc', '/o', 'M', anomaly_set=anomaly_set)
+    assert maps.folder == f'/o/anomaly_p/M/{storage}'
+    assert maps.settings()['dataset_name'] == storage
+    # a name given by hand must be the one the benchmark reads
+    assert smiyc_storage_name(anomaly_set, storage) == storage
+    assert SMIYCMaps('/o', 'M', storage).dataset_name == storage
+
+
+def test_smiyc_names_the_benchmark_would_not_read_are_refused():
+    for name in ('LostAndFound-testNoKnown', 'AnomalyTrack-validation',
+                 'anomalytrack-all', 'my_set'):
+        with pytest.raises(ValueError, match='does not read maps from'):
+            build_map_format('smiyc', '/o', 'M', name)
+    with pytest.raises(ValueError, match="read from 'LostAndFound-test'"):
+        smiyc_storage_name('laf_noknown', 'ObstacleTrack-all')
+    with pytest.raises(ValueError, match='not a SegmentMeIfYouCan set'):
+        smiyc_storage_name('fs_laf')
+    with pytest.raises(ValueError, match='--set'):
+        build_map_format('smiyc', '/o', 'M')
+    with pytest.raises(ValueError, match='for --format smiyc'):
+        build_map_format('npy', '/o', anomaly_set='smiyc_anomaly')
 
 
 def test_config_score_follows_the_config_evaluator():
@@ -218,3 +263,110 @@ def test_checkpoint_fingerprint_covers_both_ends(tmp_path):
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         checkpoint_fingerprint(str(tmp_path / 'missing.pth'))
 
+
+
+# ---------------------------------------------------------------------------
+# A resume never mixes settings or inputs
+# ---------------------------------------------------------------------------
+def _images(demo_world, tmp_path, name='in'):
+    """A copy of the demo FS L&F-layout frames."""
+    folder = tmp_path / name
+    shutil.copytree(osp.join(demo_world['fs_laf'], 'original'), folder)
+    return str(folder), find_images(str(folder))
+
+
+def test_overwrite_with_other_settings_on_a_subset_is_refused(demo_world,
+                                                              tmp_path):
+    # before: the other images kept their old maps under the new manifest,
+    # and the next run reported everything complete
+    img_dir, images = _images(demo_world, tmp_path)
+    maps = NpyMaps(str(tmp_path / 'out'))
+    energy, max_logit = _fake_manifest(EnergyScore(19)), _fake_manifest(
+        MaxLogitScore(19))
+    write_anomaly_maps(_FakeInferencer(1.0), images, img_dir, maps, energy,
+                       show_progress=False)
+    before = _maps(maps.out_dir)
+    stranded = maps.files(images[1], img_dir)['anomaly']
+    with pytest.raises(RunManifestError,
+                       match=f'(?s)holds 2 map.*earlier settings.*'
+                       f'{re.escape(stranded)}.*Run on all their images'):
+        write_anomaly_maps(_FakeInferencer(2.0), images[:1], img_dir, maps,
+                           max_logit, overwrite=True, show_progress=False)
+    after = _maps(maps.out_dir)
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    assert _manifest(maps.out_dir) == energy
+    # on all images the overwrite is exact
+    result = write_anomaly_maps(_FakeInferencer(2.0), images, img_dir, maps,
+                                max_logit, overwrite=True,
+                                show_progress=False)
+    assert result['written'] == images
+    assert all((v == 2.0).all() for k, v in _maps(maps.out_dir).items()
+               if k.endswith('_anomaly.npy'))
+
+
+@pytest.mark.parametrize('change', ['other_folder', 'edited_image'])
+def test_maps_of_other_images_under_the_same_names_are_refused(
+        demo_world, tmp_path, change):
+    # before: "nothing to do", the maps of the first images kept
+    img_dir, images = _images(demo_world, tmp_path)
+    maps = NpyMaps(str(tmp_path / 'out'))
+    manifest = _fake_manifest(EnergyScore(19))
+    write_anomaly_maps(_FakeInferencer(1.0), images, img_dir, maps, manifest,
+                       show_progress=False)
+    if change == 'other_folder':
+        img_dir, images = _images(demo_world, tmp_path, 'other')
+    image = cv2.imread(images[0])
+    cv2.imwrite(images[0], 255 - image)
+    files = maps.files(images[0], img_dir)
+    assert not outputs_complete(images[0], files, maps)
+    assert outputs_complete(images[1], maps.files(images[1], img_dir), maps)
+    with pytest.raises(RunManifestError,
+                       match=f"(?s)maps of other images.*{files['anomaly']} "
+                       f'was made from .*this run reads {images[0]}.*'
+                       '--overwrite'):
+        write_anomaly_maps(_FakeInferencer(2.0), images, img_dir, maps,
+                           manifest, show_progress=False)
+    result = write_anomaly_maps(_FakeInferencer(2.0), images, img_dir, maps,
+                                manifest, overwrite=True, show_progress=False)
+    assert len(result['written']) == 3
+    assert all(outputs_complete(img, maps.files(img, img_dir), maps)
+               for img in images)
+
+
+def test_a_truncated_input_image_is_named(demo_world, tmp_path):
+    img_dir, images = _images(demo_world, tmp_path)
+    data = open(images[1], 'rb').read()
+    with open(images[1], 'wb') as f:
+        f.write(data[:len(data) // 2])
+    maps = NpyMaps(str(tmp_path / 'out'))
+    with pytest.raises(ImageFileError, match=re.escape(images[1]) +
+                       '.*truncated or corrupt'):
+        write_anomaly_maps(_FakeInferencer(1.0), images, img_dir, maps,
+                           _fake_manifest(EnergyScore(19)),
+                           show_progress=False)
+    # the first image's maps are whole and recorded; the broken one has none
+    assert sorted(_maps(maps.out_dir)) == [
+        f'{osp.splitext(osp.basename(images[0]))[0]}_{kind}.npy'
+        for kind in ('anomaly', 'segmentation')]
+
+
+def test_leftovers_of_a_killed_run_are_removed_and_torn_records_redone(
+        demo_world, tmp_path):
+    img_dir, images = _images(demo_world, tmp_path)
+    maps = NpyMaps(str(tmp_path / 'out'))
+    manifest = _fake_manifest(EnergyScore(19))
+    write_anomaly_maps(_FakeInferencer(1.0), images, img_dir, maps, manifest,
+                       show_progress=False)
+    out = tmp_path / 'out'
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()
+    partial = out / f'.x_anomaly.npy.{dead.pid}-abcd.partial'
+    partial.write_bytes(b'half')
+    records = out / RUN_RECORDS
+    lines = records.read_text().splitlines()
+    records.write_text('\n'.join(lines[:2] + [lines[2][:30]]))  # torn
+    result = write_anomaly_maps(_FakeInferencer(1.0), images, img_dir, maps,
+                                manifest, show_progress=False)
+    assert result['written'] == images[2:]
+    assert not partial.exists()
+    assert len(read_output_records(str(out))) == 3

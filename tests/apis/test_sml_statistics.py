@@ -74,9 +74,7 @@ class FakeSegmentor:
 
 def test_estimate_equals_numpy_over_all_pixels_of_all_images():
     gen = torch.Generator().manual_seed(1)
-    # 4 channels, the 4th an abstention channel that must not count
-    logits = [torch.randn(4, 7, 9, generator=gen) * 3 for _ in range(5)]
-    logits[2][3] += 100.0
+    logits = [torch.randn(3, 7, 9, generator=gen) * 3 for _ in range(5)]
     model = FakeSegmentor(logits)
     loader = [[0, 1], [2], [3, 4]]  # batches of image indices
     stats = estimate_sml_statistics(model, loader, num_classes=3,
@@ -86,6 +84,15 @@ def test_estimate_equals_numpy_over_all_pixels_of_all_images():
     np.testing.assert_array_equal(stats.count, count)
     np.testing.assert_allclose(stats.mean, mean, rtol=1e-6)
     np.testing.assert_allclose(stats.std, std, rtol=1e-5)
+
+
+def test_predictions_with_an_extra_channel_are_refused():
+    # a 4th (abstention) channel in the predictions: the model must be an
+    # AbstentionEncoderDecoder, which keeps it out of seg_logits
+    model = FakeSegmentor([torch.zeros(4, 2, 2)])
+    with pytest.raises(ValueError, match='AbstentionEncoderDecoder'):
+        estimate_sml_statistics(model, [[0]], num_classes=3,
+                                show_progress=False)
 
 
 def test_record_round_trips_through_the_score(tmp_path):

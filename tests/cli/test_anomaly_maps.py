@@ -7,6 +7,10 @@ logits of MMSeg's own ``inference_model`` scored independently.
 import os
 import os.path as osp
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import cv2
 import h5py
@@ -20,7 +24,11 @@ from mmseg.registry import MODELS
 from scipy.ndimage import gaussian_filter
 
 from mmseg_ood.apis import load_smiyc_hdf5
-from mmseg_ood.apis.run_manifest import RUN_MANIFEST
+from mmseg_ood.apis.run_manifest import (
+    RUN_MANIFEST,
+    RUN_RECORDS,
+    read_output_records,
+)
 from mmseg_ood.cli import anomaly_maps as tool
 from mmseg_ood.utils.constants import CITYSCAPES_CLASSES
 
@@ -95,7 +103,7 @@ def test_npy_outputs_names_shapes_dtypes(npy_run):
     stems = [osp.splitext(name)[0] for name in images]
     assert sorted(os.listdir(out)) == sorted(
         [f'{s}_anomaly.npy' for s in stems] +
-        [f'{s}_segmentation.npy' for s in stems] + [RUN_MANIFEST])
+        [f'{s}_segmentation.npy' for s in stems] + [RUN_MANIFEST, RUN_RECORDS])
     for name, stem in zip(images, stems):
         height, width = cv2.imread(osp.join(img_dir, name)).shape[:2]
         anomaly = np.load(osp.join(out, f'{stem}_anomaly.npy'))
@@ -142,7 +150,7 @@ def test_resume_skips_complete_and_redoes_partial(npy_run, model_files,
     assert len(result['skipped']) == 2
     assert open(osp.join(out, victim), 'rb').read() == full
     for name in names:
-        if not name.startswith(victim_image):
+        if not name.startswith(victim_image) and name != RUN_RECORDS:
             assert os.stat(osp.join(out, name)).st_mtime_ns == mtimes[name]
     assert sorted(os.listdir(out)) == names  # no temporary file left
     again = tool.main([*model_files, img_dir, out, '--no-progress'])
@@ -165,7 +173,8 @@ def test_fishyscapes_contract(npy_run, model_files, tmp_path):
                'fishyscapes', '--suffixes', '.png', '--no-progress'])
     assert sorted(os.listdir(out)) == sorted(
         [f'{i:04d}_anomaly.npy' for i in range(3)] +
-        [f'{i:04d}_segmentation.npy' for i in range(3)] + [RUN_MANIFEST])
+        [f'{i:04d}_segmentation.npy' for i in range(3)] +
+        [RUN_MANIFEST, RUN_RECORDS])
     for i, stem in enumerate(stems):
         np.testing.assert_array_equal(
             np.load(out / f'{i:04d}_anomaly.npy'),
@@ -186,7 +195,7 @@ def test_smiyc_store_round_trips_and_resumes(npy_run, model_files, tmp_path):
     folder = out / 'anomaly_p' / 'BalancedEnergy' / 'AnomalyTrack-all'
     stems = [osp.splitext(n)[0] for n in sorted(os.listdir(img_dir))]
     assert sorted(os.listdir(folder)) == sorted(
-        [f'{s}.hdf5' for s in stems] + [RUN_MANIFEST])
+        [f'{s}.hdf5' for s in stems] + [RUN_MANIFEST, RUN_RECORDS])
     for stem in stems:
         with h5py.File(folder / f'{stem}.hdf5', 'r') as f:
             assert list(f.keys()) == ['value']
@@ -204,6 +213,20 @@ def test_smiyc_store_round_trips_and_resumes(npy_run, model_files, tmp_path):
     assert load_smiyc_hdf5(str(victim)).shape == expected.shape
     with pytest.raises(SystemExit, match='--method-name'):
         tool.main([*model_files, img_dir, str(out), '--format', 'smiyc'])
+    # the set names the folder; it is the one --dataset-name gave
+    result = tool.main([*model_files, img_dir, str(out), '--format', 'smiyc',
+                        '--method-name', 'BalancedEnergy', '--set',
+                        'smiyc_anomaly', '--no-progress'])
+    assert len(result['skipped']) == 3
+    for wrong in (['--dataset-name', 'AnomalyTrack-validation'],
+                  ['--set', 'smiyc_obstacle', '--dataset-name',
+                   'AnomalyTrack-all']):
+        with pytest.raises(SystemExit, match='AnomalyTrack-all'):
+            tool.main([*model_files, img_dir, str(out), '--format', 'smiyc',
+                       '--method-name', 'BalancedEnergy', *wrong])
+    with pytest.raises(SystemExit, match='--set'):
+        tool.main([*model_files, img_dir, str(out), '--format', 'smiyc',
+                   '--method-name', 'BalancedEnergy'])
 
 
 def test_other_scores_and_no_blur(npy_run, model_files, tmp_path):
@@ -268,3 +291,74 @@ def test_changed_settings_are_not_resumed(npy_run, model_files, tmp_path):
     again = tool.main([*model_files, img_dir, out, *max_logit,
                        '--no-progress'])
     assert again['written'] == [] and len(again['skipped']) == 3
+
+
+def test_a_checkpoint_of_another_model_is_an_error(npy_run, model_files,
+                                                   tmp_path):
+    # before: MMEngine logged the mismatch and the tool wrote maps of a
+    # partly random model
+    img_dir, _, _ = npy_run
+    other = tmp_path / 'other.pth'
+    state = torch.load(model_files[1])
+    state['state_dict'] = {k: (v[:5] if 'conv_seg' in k else v)
+                           for k, v in state['state_dict'].items()}
+    torch.save(state, other)
+    out = tmp_path / 'o'
+    with pytest.raises(SystemExit) as error:
+        tool.main([model_files[0], str(other), img_dir, str(out),
+                   '--no-progress'])
+    message = str(error.value)
+    assert message.startswith(f'mmseg-ood-anomaly-maps: error: {other} does '
+                              'not fit the model of the config')
+    assert ('4 tensors differ in shape (e.g. [\'auxiliary_head.conv_seg.'
+            "bias: (5,) in the checkpoint, (19,) in the model'") in message
+    assert not list(out.glob('*.npy'))
+    cut = tmp_path / 'cut.pth'
+    data = open(model_files[1], 'rb').read()
+    cut.write_bytes(data[:len(data) // 2])
+    with pytest.raises(SystemExit, match=f'{cut} is not a readable '
+                       'checkpoint'):
+        tool.main([model_files[0], str(cut), img_dir, str(out),
+                   '--no-progress'])
+
+
+def test_a_killed_run_resumes_and_leaves_nothing_behind(demo_world,
+                                                        model_files,
+                                                        tmp_path):
+    """kill -9 in the middle of mmseg-ood-anomaly-maps (a real SIGKILL):
+    the next run removes its temporary files, redoes only what is not
+    recorded, and a third run has nothing to do."""
+    img_dir = tmp_path / 'in'
+    img_dir.mkdir()
+    source = osp.join(demo_world['fs_laf'], 'original')
+    for k in range(8):
+        for name in sorted(os.listdir(source)):
+            shutil.copy(osp.join(source, name), img_dir / f'{k:02d}_{name}')
+    out = tmp_path / 'out'
+    command = [sys.executable, '-m', 'mmseg_ood.cli.anomaly_maps',
+               *model_files, str(img_dir), str(out), '--no-progress']
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env)
+    deadline = time.time() + 300
+    while len(list(out.glob('*_anomaly.npy'))) < 3:
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(read_output_records(str(out)))
+    assert 3 <= done < 24
+    proc = subprocess.run(command, capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f'skipped {done} complete' in proc.stdout
+    names = os.listdir(out)
+    assert not [n for n in names if n.endswith('.partial')]
+    assert sorted(names) == sorted(
+        [f'{osp.splitext(n)[0]}_{kind}.npy' for n in os.listdir(img_dir)
+         for kind in ('anomaly', 'segmentation')] +
+        [RUN_MANIFEST, RUN_RECORDS])
+    assert len(read_output_records(str(out))) == 24
+    again = tool.main([*model_files, str(img_dir), str(out),
+                       '--no-progress'])
+    assert again['written'] == [] and len(again['skipped']) == 24

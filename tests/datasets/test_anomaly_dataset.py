@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 from mmseg.registry import DATASETS
 
-from mmseg_ood.datasets.converters import convert_laf_test_no_known
+from mmseg_ood.datasets.converters import (
+    convert_laf_test_no_known,
+    convert_road_anomaly,
+)
 
 PIPELINE = [
     dict(type='LoadImageFromFile'),
@@ -207,3 +210,69 @@ def test_argument_errors(demo_world):
               data_root=demo_world['smiyc_anomaly'])
     with pytest.raises(ValueError, match='needs data_root'):
         build()
+
+
+# ---------------------------------------------------------------------------
+# Bad files in a set: each one named before evaluation
+# ---------------------------------------------------------------------------
+@pytest.fixture
+def fs_copy(demo_world, tmp_path):
+    root = tmp_path / 'fs_laf'
+    shutil.copytree(demo_world['fs_laf'], root)
+    return root
+
+
+def _first(folder, pattern='*.png'):
+    return sorted(folder.glob(pattern))[0]
+
+
+def test_a_label_without_its_image_is_an_error(fs_copy):
+    image = _first(fs_copy / 'original')
+    os.remove(image)
+    with pytest.raises(FileNotFoundError,
+                       match=f"1 label.*have no image.*{image.stem}.png"):
+        build(data_root=str(fs_copy))
+
+
+def test_files_in_sub_folders_are_an_error_not_frames(fs_copy):
+    for folder in ('original', 'labels'):
+        nested = fs_copy / folder / 'backup'
+        nested.mkdir()
+        shutil.copy(_first(fs_copy / folder), nested / 'old.png')
+        with pytest.raises(ValueError, match=r'1 file\(s\) \*.png lie in '
+                           'sub-folders.*backup/old.png'):
+            build(data_root=str(fs_copy))
+        shutil.rmtree(nested)
+    assert len(build(data_root=str(fs_copy))) == 3
+
+
+def test_images_must_be_those_of_the_record(demo_world, tmp_path):
+    out = tmp_path / 'ra'
+    convert_road_anomaly(demo_world['road_anomaly_raw'], str(out),
+                         show_progress=False)
+    assert len(build(data_root=str(out))) == 2
+    record = json.loads((out / 'DATASET.json').read_text())
+    record['images'] = record['images'][:1] + ['gone']
+    (out / 'DATASET.json').write_text(json.dumps(record))
+    with pytest.raises(FileNotFoundError,
+                       match=r"lists 2 images, the folder holds 2: 1 listed "
+                       r"but missing \(e.g. \['gone'\]\), 1 not listed"):
+        build(data_root=str(out))
+
+
+def test_a_16_bit_label_is_named_not_wrapped(fs_copy):
+    label = _first(fs_copy / 'labels')
+    values = cv2.imread(str(label), cv2.IMREAD_UNCHANGED).astype(np.uint16)
+    values[0, 0] = 257  # MMSeg's LoadAnnotations would read 1 (anomaly)
+    cv2.imwrite(str(label), values)
+    with pytest.raises(ValueError, match=f'{label.name} is a 16-bit PNG'):
+        build(data_root=str(fs_copy))
+
+
+@pytest.mark.parametrize('folder', ['original', 'labels'])
+def test_a_truncated_file_is_named(fs_copy, folder):
+    path = _first(fs_copy / folder)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+    with pytest.raises(ValueError, match=f'{path}.*truncated or corrupt'):
+        build(data_root=str(fs_copy))

@@ -17,8 +17,13 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from mmseg_ood.engine.checkpoint import (
+    CheckpointError,
+    CheckpointMismatchError,
+    check_checkpoint_readable,
     history_buffer_getattr,
+    load_fitting_checkpoint,
     mmengine_checkpoint_globals,
+    read_checkpoint,
 )
 
 
@@ -153,3 +158,62 @@ def test_history_buffer_getattr_allows_only_the_statistics():
         history_buffer_getattr(HistoryBuffer, '__class__')
     with pytest.raises(pickle.UnpicklingError):
         history_buffer_getattr(np, 'mean')
+
+
+# ---------------------------------------------------------------------------
+# Truncated checkpoints and checkpoints of another model
+# ---------------------------------------------------------------------------
+class _OtherModel(BaseModel):
+    """Another architecture: other names and shapes."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 3)
+        self.head = nn.Linear(3, 1)
+
+    def forward(self, inputs, labels=None, mode='tensor'):
+        return self.head(self.linear(inputs))
+
+
+def test_a_truncated_checkpoint_is_named(runner_checkpoint, tmp_path):
+    cut = tmp_path / 'iter_2.pth'
+    data = open(runner_checkpoint, 'rb').read()
+    cut.write_bytes(data[:len(data) // 2])
+    for check in (check_checkpoint_readable, read_checkpoint):
+        with pytest.raises(CheckpointError, match=f'{cut} is not a readable '
+                           'checkpoint.*truncated'):
+            check(str(cut))
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        check_checkpoint_readable(str(tmp_path / 'nope.pth'))
+    check_checkpoint_readable(runner_checkpoint)
+
+
+def test_a_checkpoint_of_another_model_is_refused(runner_checkpoint):
+    model = _OtherModel()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(CheckpointMismatchError) as error:
+        load_fitting_checkpoint(model, runner_checkpoint,
+                                allow_hint='Pass --allow-partial.')
+    message = str(error.value)
+    assert message.startswith(f'{runner_checkpoint} does not fit the model')
+    assert "2 tensors of the model are missing from it (e.g. ['head.bias'" \
+        in message
+    assert 'linear.weight: (2, 2) in the checkpoint, (3, 2) in the model' \
+        in message
+    assert message.endswith('Pass --allow-partial.')
+    assert all(torch.equal(v, before[k])
+               for k, v in model.state_dict().items())  # nothing loaded
+
+
+def test_a_partial_load_is_explicit_and_recorded(runner_checkpoint):
+    model = _Model()
+    model.extra = nn.Linear(1, 1)
+    fit = load_fitting_checkpoint(model, runner_checkpoint,
+                                  allow_partial=True)
+    assert fit['partial'] and fit['missing'] == ['extra.bias',
+                                                 'extra.weight']
+    assert fit['unexpected'] == [] and fit['shape_mismatch'] == []
+    saved = torch.load(runner_checkpoint)['state_dict']
+    assert torch.equal(model.linear.weight, saved['linear.weight'])
+    exact = load_fitting_checkpoint(_Model(), runner_checkpoint)
+    assert not exact['partial'] and exact['meta']['iter'] == 2

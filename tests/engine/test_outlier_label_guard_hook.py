@@ -13,6 +13,7 @@ from mmseg_ood.engine.hooks import (
     OutlierLabelGuardHook,
     find_outlier_unaware_losses,
 )
+from mmseg_ood.utils.constants import LabelRoleError
 
 from ..conftest import CONFIG_DIR
 
@@ -55,7 +56,7 @@ def test_plain_cross_entropy_fails_before_training_with_the_fix():
     model = tiny_model(dict(type='CrossEntropyLoss', loss_weight=0.4))
     assert find_outlier_unaware_losses(model) == [
         'auxiliary_head.loss_decode (CrossEntropyLoss)']
-    paste = SimpleNamespace(outlier_index=254)
+    paste = SimpleNamespace(outlier_index=254, writes_outlier_label=True)
     hook = OutlierLabelGuardHook()
     with pytest.raises(OutlierLabelError) as err:
         hook.before_train(runner_for(model, [paste]))
@@ -72,3 +73,47 @@ def test_batches_are_checked_when_the_pipeline_does_not_paste():
     hook.before_train_iter(runner, 0, batch_with_label(3))
     with pytest.raises(OutlierLabelError, match='InlierCrossEntropyLoss'):
         hook.before_train_iter(runner, 1, batch_with_label(254))
+
+
+# ---------------------------------------------------------------------------
+# The label values of a run, checked against each other once
+# ---------------------------------------------------------------------------
+def _paste(outlier_index):
+    return SimpleNamespace(outlier_index=outlier_index,
+                           writes_outlier_label=True, prob=0.1)
+
+
+def test_a_loss_outlier_label_inside_the_head_classes_is_refused():
+    # InlierCrossEntropyLoss alone does not know the classes; the head does
+    model = tiny_model(dict(type='InlierCrossEntropyLoss', outlier_index=5))
+    with pytest.raises(LabelRoleError,
+                       match=r'model.auxiliary_head.loss_decode '
+                       r'\(InlierCrossEntropyLoss; its head has '
+                       r'num_classes=19, ignore_index=255\): '
+                       'outlier_index=5 is one of the 19 inlier classes'):
+        OutlierLabelGuardHook().before_train(runner_for(model, [_paste(254)]))
+
+
+@pytest.mark.parametrize('value, match', [
+    (255, 'outlier_index=255 is also the ignore label'),
+    (7, 'outlier_index=7 is one of the 19 inlier classes'),
+])
+def test_a_pasting_transform_that_collides_is_refused(value, match):
+    model = tiny_model(dict(type='InlierCrossEntropyLoss'))
+    with pytest.raises(LabelRoleError, match=r'train_dataloader.dataset.'
+                       rf'pipeline: .*\(outlier_index={value}\).*{match}'):
+        OutlierLabelGuardHook().before_train(
+            runner_for(model, [_paste(value)]))
+
+
+def test_transform_and_losses_must_agree_on_the_outlier_label():
+    model = tiny_model(dict(type='InlierCrossEntropyLoss'))
+    with pytest.raises(LabelRoleError, match='writes outlier label 253, but '
+                       r'the losses read 254 \(model.decode_head'):
+        OutlierLabelGuardHook().before_train(
+            runner_for(model, [_paste(253)]))
+    with pytest.raises(LabelRoleError, match=r'OutlierLabelGuardHook\('
+                       'outlier_index=253\\) looks for another outlier '
+                       'label'):
+        OutlierLabelGuardHook(253).before_train(runner_for(model, []))
+    OutlierLabelGuardHook().before_train(runner_for(model, [_paste(254)]))

@@ -4,12 +4,15 @@ import torch
 from mmengine.config import Config
 
 from mmseg_ood.engine import runner_setup
+from mmseg_ood.engine.checkpoint import CheckpointError
 from mmseg_ood.engine.hooks import OutlierLabelGuardHook, RandomStateHook
 from mmseg_ood.engine.runner_setup import (
     apply_resume,
+    check_set_options,
     enable_amp,
     ensure_custom_hooks,
     keep_curves,
+    load_run_config,
     prepare_test_config,
     prepare_train_config,
     select_test_sets,
@@ -86,7 +89,12 @@ def test_train_hooks_are_added_once_whatever_the_type_spelling():
     cfg = Config(dict(custom_hooks=[dict(type=RandomStateHook)]))
     prepare_train_config(cfg)
     assert [h['type'] for h in cfg.custom_hooks] == [
-        RandomStateHook, 'OutlierLabelGuardHook']
+        RandomStateHook, 'OutlierExposureCheckHook', 'NonFiniteLossHook']
+    # the checks hook extends the guard: listing it satisfies both
+    cfg = Config(dict(custom_hooks=[dict(type='OutlierExposureCheckHook')]))
+    ensure_custom_hooks(cfg, [OutlierLabelGuardHook])
+    assert [h['type'] for h in cfg.custom_hooks] == [
+        'OutlierExposureCheckHook']
 
 
 def _test_cfg():
@@ -136,7 +144,71 @@ def test_test_config_names_the_missing_checkpoint(tmp_path):
         prepare_test_config(cfg, str(tmp_path / 'nope.pth'))
     checkpoint = tmp_path / 'x.pth'
     checkpoint.write_bytes(b'')
+    with pytest.raises(CheckpointError, match='x.pth is not a readable'):
+        prepare_test_config(cfg, str(checkpoint))
+    torch.save(dict(state_dict={}), str(checkpoint))
     prepare_test_config(cfg, str(checkpoint), overlays=2)
     assert cfg.load_from == str(checkpoint) and cfg.resume is False
-    assert cfg.custom_hooks == [dict(type='AnomalyOverlayHook',
-                                     num_images=2)]
+    assert cfg.custom_hooks == [
+        dict(type='CheckpointFitHook', checkpoint=str(checkpoint),
+             allow_partial=False),
+        dict(type='AnomalyOverlayHook', num_images=2)]
+
+
+# ---------------------------------------------------------------------------
+# Bad input stops before the Runner: keys, checkpoints
+# ---------------------------------------------------------------------------
+def test_a_stale_last_checkpoint_is_named(tmp_path):
+    # before: torch's raw 'No such file' from inside MMEngine
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_8.pth'))
+    cfg = Config(dict(work_dir=str(tmp_path)))
+    with pytest.raises(FileNotFoundError,
+                       match=f'{tmp_path}/last_checkpoint names '
+                       f'{tmp_path}/iter_8.pth, which does not exist.*'
+                       '--resume CKPT'):
+        apply_resume(cfg, 'auto')
+    assert not cfg.get('resume', False)
+
+
+def test_a_truncated_resume_checkpoint_is_named(tmp_path):
+    checkpoint = tmp_path / 'iter_3.pth'
+    torch.save(dict(meta=dict(seed=1, iter=3), state_dict={}), checkpoint)
+    data = checkpoint.read_bytes()
+    checkpoint.write_bytes(data[:len(data) // 2])
+    (tmp_path / 'last_checkpoint').write_text(str(checkpoint))
+    cfg = Config(dict(work_dir=str(tmp_path)))
+    for resume in ('auto', str(checkpoint)):
+        with pytest.raises(CheckpointError,
+                           match=f'{checkpoint} is not a readable'):
+            apply_resume(cfg, resume)
+
+
+@pytest.mark.parametrize('key', [
+    'test_dataloader.fs_lfa.dataset.data_root',
+    'val_dataloader.road_anomly.batch_size',
+    'anomaly_sets.fslaf.dataset.data_root',
+    'test_evaluator.fs_lfa.score.type',
+])
+def test_a_set_name_typo_in_cfg_options_is_named(key):
+    loader = dict(batch_size=1, dataset=dict(type='AnomalyDataset'))
+    cfg = Config(dict(
+        test_dataloader=dict(fs_laf=loader, road_anomaly=loader),
+        val_dataloader=dict(fs_laf=loader, road_anomaly=loader),
+        anomaly_sets=dict(fs_laf=loader, road_anomaly=loader),
+        test_evaluator=dict(fs_laf=METRIC, road_anomaly=METRIC)))
+    with pytest.raises(KeyError, match=rf"--cfg-options {key}: .* has no set "
+                       r".*its sets are \['fs_laf', 'road_anomaly'\]"):
+        check_set_options(cfg, {key: 'x'})
+    # the right names, single loaders and single metrics pass
+    check_set_options(cfg, {key.replace(key.split('.')[1], 'fs_laf'): 'x'})
+    single = Config(dict(test_dataloader=loader, test_evaluator=METRIC))
+    check_set_options(single, {'test_dataloader.batch_size': 2,
+                               'test_evaluator.fpr_rule': 'nearest'})
+
+
+def test_load_run_config_checks_the_set_names(tmp_path):
+    from ..conftest import demo_config
+    with pytest.raises(KeyError, match="has no set 'fs_lfa'"):
+        load_run_config(
+            demo_config('deeplabv3plus_balanced_energy_demo.py'),
+            {'test_dataloader.fs_lfa.dataset.data_root': 'x'})

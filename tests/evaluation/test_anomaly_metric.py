@@ -10,7 +10,7 @@ from mmseg_ood.models.scores import PAPER_BLUR, build_anomaly_score
 ENERGY = dict(type='EnergyScore', num_classes=19)
 
 
-def make_samples(seed=0, n=3, shape=(20, 30), channels=20):
+def make_samples(seed=0, n=3, shape=(20, 30), channels=19):
     gen = torch.Generator().manual_seed(seed)
     samples = []
     for i in range(n):
@@ -69,10 +69,12 @@ def test_keeps_only_valid_pixels_not_logits():
     samples = make_samples(n=1)
     metric = METRICS.build(dict(type='AnomalyMetric', score=ENERGY))
     metric.process({}, samples)
-    scores, labels = metric.results[0]
+    record = metric.results[0]
+    scores, labels = record.scores, record.anomaly
     valid = int((samples[0]['gt_sem_seg']['data'] != 255).sum())
     assert scores.dtype == np.float32 and labels.dtype == bool
     assert scores.shape == labels.shape == (valid, )
+    assert record.shape is record.packed_valid is record.bins is None
 
 
 def test_errors_name_the_image():
@@ -115,7 +117,7 @@ def evaluate(samples, dataset_meta=None, **kwargs):
 def test_histogram_mode_is_within_its_bound_of_exact():
     samples = make_samples(n=4, shape=(40, 50))
     for sample in samples:  # continuous scores: few exact ties
-        sample['seg_logits']['data'] += torch.linspace(0, 0.3, 20)[:, None,
+        sample['seg_logits']['data'] += torch.linspace(0, 0.3, 19)[:, None,
                                                                    None]
     _, exact = evaluate(samples)
     metric, hist = evaluate(samples, mode='histogram')
@@ -161,8 +163,13 @@ def test_component_metrics_follow_the_benchmark_track(benchmark, track):
         _blob_samples(),
         dataset_meta=dict(anomaly_set=dict(benchmark=benchmark)))
     assert metric.result.components == track
+    assert metric.result.computation == 'smiyc'
     for key in ('sIoU_gt', 'PPV', 'mean_F1', 'AP', 'AUROC'):
-        assert result[key] == pytest.approx(100.0), key
+        assert result[key + '_exact'] == pytest.approx(100.0), key
+    # the benchmark's own: one score on every blob pixel is the best-F1 bin
+    # edge, and `score > edge` predicts no pixel (hand-worked in test_smiyc)
+    assert result['AP'] == result['AUROC'] == 100.0
+    assert result['sIoU_gt'] == result['mean_F1'] == 0.0
     # other sets get no component columns; a histogram cannot give them
     _, plain = evaluate(_blob_samples(),
                         dataset_meta=dict(anomaly_set=dict(benchmark='fs_laf')))
@@ -209,3 +216,13 @@ def test_component_metrics_of_an_imperfect_prediction_by_hand():
     # the medium score is the best-F1 threshold: the energy of zero logits
     assert metric.result.component_threshold == pytest.approx(
         -torch.logsumexp(torch.zeros(19), 0).item(), abs=1e-5)
+
+
+def test_predictions_with_an_abstention_channel_are_refused():
+    # 20 predicted channels for a 19-class score: the 20th would have entered
+    # pred_sem_seg; the model must be an AbstentionEncoderDecoder
+    metric = METRICS.build(dict(type='AnomalyMetric', score=ENERGY))
+    metric.dataset_meta = dict(classes=('inlier', 'anomaly'))
+    with pytest.raises(ValueError, match='img_0.png.*20 channels.*'
+                       'AbstentionEncoderDecoder'):
+        metric.process({}, make_samples(n=1, channels=20))

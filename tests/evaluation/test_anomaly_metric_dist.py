@@ -20,11 +20,14 @@ SETTINGS = {
     'exact_nearest': dict(fpr_rule='nearest'),
     'histogram': dict(mode='histogram'),
     'components': dict(components='obstacle'),
+    'smiyc': dict(computation='smiyc'),
+    'smiyc_histogram': dict(computation='smiyc', mode='histogram'),
+    'smiyc_components': dict(computation='smiyc', components='obstacle'),
 }
 
 
 def _samples(name):
-    if name == 'components':
+    if name in ('components', 'smiyc_components'):
         return _blob_samples() + _blob_samples()[::-1]
     return make_samples(seed=3, n=5, shape=(30, 40))
 
@@ -77,8 +80,10 @@ def test_two_processes_equal_one_process(two_process_results, name):
     expected = {'AUROC', 'AP', 'FPR95'}
     if name == 'histogram':
         expected.add('AP_error_bound')
-    if name == 'components':
+    if name in ('components', 'smiyc_components'):
         expected |= {'sIoU_gt', 'PPV', 'mean_F1'}
+    if name in ('smiyc', 'smiyc_components'):
+        expected |= {key + '_exact' for key in expected}
     assert set(single) == expected
     # bit-identical: the pooled pixels / summed counts are the same
     assert two_process_results[name] == single

@@ -109,10 +109,14 @@ def test_bounds_hold_on_coarse_bins(seed):
 
 
 def test_ap_bound_is_reached_by_the_extreme_orders():
-    # One bin holding everything: all anomaly pixels first (tied) gives the
-    # upper end, inliers first and anomaly pixels one by one the lower end.
+    # One bin holding everything (12 float32 values a few ulps apart): all
+    # anomaly pixels first (tied) gives the upper end, inliers first and
+    # anomaly pixels one by one the lower end.
     a, b = 7, 5
-    hist = filled(np.full(a + b, 3.0), np.arange(a + b) < a)
+    ulp = np.spacing(np.float32(3.0))
+    scores = np.float32(3.0) + ulp * np.arange(a + b, dtype=np.float32)
+    hist = filled(scores, np.arange(a + b) < a)
+    assert hist.num_bins == 1 and not hist.single_valued
     estimate = hist.metrics()
     best = anomaly_metrics(np.r_[np.full(a, 2.0), np.ones(b)],
                            np.arange(a + b) < a)['ap']
@@ -242,3 +246,43 @@ def test_dense_and_sparse_storage_agree():
                      mantissa_bits=20)
     assert first_near == first_far == at_once
     assert first_near.num_pixels == 1000
+
+
+@pytest.mark.parametrize('kind', ['float16', 'tied'])
+def test_bounds_are_zero_when_each_bin_holds_one_value(kind):
+    # float16 scores (10 mantissa bits) and heavy ties on bin edges: the
+    # histogram is exact, and says so, where the worst-case bound over the
+    # order inside a bin would be several points of AP
+    rng = np.random.default_rng(11)
+    labels = rng.random(20000) < 0.2
+    if kind == 'float16':
+        # a narrow range: few float16 values, many pixels on each
+        scores = (0.5 + 0.01 * rng.random(20000)
+                  + 0.004 * labels).astype(np.float16)
+    else:
+        scores = rng.integers(0, 4, 20000) + labels.astype(int)
+    hist = ScoreHistogram()
+    hist.update(scores[:7000], labels[:7000])
+    other = ScoreHistogram()
+    other.update(scores[7000:], labels[7000:])
+    hist.merge(other)
+    assert hist.single_valued
+    estimate = hist.metrics()
+    exact = anomaly_metrics(scores, labels)
+    assert estimate['ap_error_bound'] <= 1e-11
+    assert estimate['auroc_error_bound'] == estimate['fpr_error_bound'] == 0
+    assert abs(estimate['ap'] - exact['ap']) <= estimate['ap_error_bound']
+    assert estimate['auroc'] == pytest.approx(exact['auroc'], abs=1e-12)
+    assert estimate['fpr'] == exact['fpr']
+    # the worst case over the order inside the bins, for comparison
+    _, fps, tps = hist.curve()
+    assert bin_error_bounds(fps, tps)['ap_error_bound'] > 0.01
+    # one score with finer mantissa bits makes the bins uncertain again,
+    # also through a state round trip
+    state = hist.state_dict()
+    assert ScoreHistogram.from_state_dict(state) == hist
+    hist.update(np.array([0.1], np.float32), np.array([True]))
+    assert not hist.single_valued
+    assert ScoreHistogram.from_state_dict(hist.state_dict()) == hist
+    legacy = {k: v for k, v in state.items() if k != 'single_valued'}
+    assert not ScoreHistogram.from_state_dict(legacy).single_valued

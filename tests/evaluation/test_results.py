@@ -62,8 +62,8 @@ def test_table_has_component_columns_only_when_computed():
     lines = table.splitlines()
     assert 'sIoU_gt' in lines[1] and 'mean_F1' in lines[1]
     cells = [c.strip() for c in lines[3].split('|')[1:-1]]
-    assert cells == ['smiyc_anomaly', 'energy', '91.50', '40.25', '30.12',
-                     '12.50', '50.00', '20.00', '10', '']
+    assert cells == ['smiyc_anomaly', 'energy', 'exact', '91.50', '40.25',
+                     '30.12', '12.50', '50.00', '20.00', '10', '']
     assert 'version v3; The split holds 0 anomaly pixels' in table
     plain = sets_table(_results()[1:]).get_string()
     assert 'sIoU_gt' not in plain

@@ -298,7 +298,7 @@ def test_prior_sources(tmp_path):
     (dict(prior='zipf'), 'neither'),
     (dict(prior=['a', 'b']), 'list of numbers'),
     (dict(prior='uniform', temperature=0.0), 'temperature'),
-    (dict(prior='uniform', num_classes=19, outlier_index=3), 'collides'),
+    (dict(prior='uniform', num_classes=19, outlier_index=3), 'inlier classes'),
     (dict(prior='uniform', alpha=-1.0), 'alpha'),
     (dict(prior=[0.0, 1.0], gamma1=-1.0), 'gamma1'),
 ])
@@ -346,3 +346,32 @@ def test_built_from_registry_with_loss_name():
         0.5 * unweighted(logits, label).item())
     # The prior buffers follow .to() but stay out of checkpoints.
     assert 'prior_g1' not in loss.state_dict()
+
+
+# ---------------------------------------------------------------------------
+# Label values and prior files that would train the wrong thing
+# ---------------------------------------------------------------------------
+def test_outlier_index_equal_to_the_void_label_is_refused():
+    # before: every void pixel was trained as an outlier
+    loss = BalancedEnergyLoss(prior='uniform', num_classes=3,
+                              outlier_index=255)
+    label = torch.full((1, 4, 4), 255)
+    with pytest.raises(ValueError, match='BalancedEnergyLoss: '
+                       'outlier_index=255 is also the ignore label'):
+        loss(torch.randn(1, 3, 4, 4), label, ignore_index=255)
+
+
+def test_outlier_index_inside_the_logit_classes_is_refused():
+    # a uniform prior without num_classes learns K at the first batch
+    loss = EnergyLoss(outlier_index=5)
+    with pytest.raises(ValueError, match='EnergyLoss: outlier_index=5 is '
+                       'one of the 19 inlier classes'):
+        loss(torch.randn(1, 19, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long))
+
+
+def test_a_truncated_prior_file_is_named(tmp_path):
+    path = tmp_path / 'outlier_prior.json'
+    path.write_text('{"prior": [0.1, 0.')
+    with pytest.raises(ValueError, match=f'Prior file {path} is not '
+                       'readable JSON.*truncated.*mmseg-ood-prior'):
+        BalancedEnergyLoss(prior=str(path))

@@ -30,3 +30,18 @@ def test_plain_cross_entropy_cannot_take_the_outlier_label():
         plain(logits, label, ignore_index=255)
     inlier = MODELS.build(dict(type='InlierCrossEntropyLoss'))
     assert inlier(logits, label, ignore_index=255).item() == 0.0
+
+
+@pytest.mark.parametrize('outlier_index, ignore_index, match', [
+    (5, 255, 'outlier_index=5 is one of the 19 inlier classes'),
+    (255, 255, 'outlier_index=255 is also the ignore label'),
+])
+def test_outlier_labels_that_collide_are_refused(outlier_index,
+                                                 ignore_index, match):
+    # before: class 5 (or every void pixel) was silently ignored
+    loss = MODELS.build(dict(type='InlierCrossEntropyLoss',
+                             outlier_index=outlier_index))
+    with pytest.raises(ValueError, match='InlierCrossEntropyLoss: ' + match):
+        loss(torch.randn(1, 19, 2, 2), torch.zeros(1, 2, 2,
+                                                   dtype=torch.long),
+             ignore_index=ignore_index)

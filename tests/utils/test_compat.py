@@ -3,6 +3,7 @@ import importlib.metadata
 import sys
 
 import pytest
+import torch
 
 from mmseg_ood.utils import compat
 
@@ -39,5 +40,23 @@ def test_the_stand_in_of_this_stack(monkeypatch):
     assert compat.mmcv_lite_installed()
     assert 'stand-in' in mmcv.ops.__doc__
     assert callable(mmcv.ops.point_sample)
-    with pytest.raises(ModuleNotFoundError, match='mmcv-lite is installed'):
+    with pytest.raises(ModuleNotFoundError) as error:
         mmcv.ops.CrissCrossAttention(64)
+    message = str(error.value)
+    # it names the op and what to install instead, never mmcv-lite again
+    assert message.startswith('mmcv.ops.CrissCrossAttention is a compiled')
+    assert 'pip uninstall -y mmcv-lite' in message
+    assert "install 'mmcv-lite" not in message
+    assert f"torch {torch.__version__.split('+')[0]}" in message
+
+
+@pytest.mark.parametrize('cuda, build', [(None, 'the CPU'),
+                                         ('12.1', 'CUDA 12.1')])
+def test_the_full_mmcv_hint_names_this_torch_and_cuda(
+        monkeypatch, cuda, build):
+    monkeypatch.setattr(torch, '__version__', '2.1.2+cu121')
+    monkeypatch.setattr(torch.version, 'cuda', cuda)
+    hint = compat.full_mmcv_hint()
+    assert f'built for torch 2.1.2 and {build}:' in hint
+    assert f"mim install 'mmcv>={compat.MMCV_MIN},<{compat.MMCV_MAX}'" in hint
+    assert ('CUDA 12.1 toolkit' in hint) == (cuda is not None)

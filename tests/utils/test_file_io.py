@@ -1,9 +1,23 @@
-"""Atomic file and folder output."""
+"""Atomic file and folder output; killed runs and full disks."""
 import os
+import resource
+import signal
+import subprocess
+import sys
+from contextlib import contextmanager
 
+import numpy as np
 import pytest
 
-from mmseg_ood.utils.file_io import atomic_output, atomic_output_dir
+from mmseg_ood.utils.file_io import (
+    OutputWriteError,
+    atomic_output,
+    atomic_output_dir,
+    remove_stale_partials,
+    write_json,
+)
+
+from ..conftest import REPO_ROOT
 
 
 def test_atomic_output_never_leaves_a_partial_file(tmp_path):
@@ -87,3 +101,99 @@ def test_atomic_output_dir_refusals(tmp_path):
     assert (empty / 'data.txt').read_text() == 'new'
     assert (foreign / 'keep.txt').read_text() == 'mine'
     assert sorted(os.listdir(tmp_path)) == ['empty', 'file', 'foreign']
+
+
+# ---------------------------------------------------------------------------
+# Killed runs, full disks
+# ---------------------------------------------------------------------------
+FILE_IO = str(REPO_ROOT / 'mmseg_ood' / 'utils' / 'file_io.py')
+
+
+def dead_pid():
+    """The id of a process that has exited."""
+    proc = subprocess.Popen([sys.executable, '-c', 'pass'])
+    proc.wait()
+    return proc.pid
+
+
+@contextmanager
+def file_size_limit(nbytes):
+    """Writes beyond ``nbytes`` fail as on a full disk (EFBIG)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path):
+    path = tmp_path / 'map.npy'
+    path.write_bytes(b'old')
+    with pytest.raises(OutputWriteError) as error:
+        with file_size_limit(10_000):
+            with atomic_output(str(path)) as tmp:
+                with open(tmp, 'wb') as f:
+                    np.save(f, np.zeros(100_000, np.float32))
+    # numpy alone says '400000 requested and 10000 written'
+    assert str(error.value).startswith(f'Could not write {path}: ')
+    assert 'Free space' in str(error.value)
+    assert path.read_bytes() == b'old'
+    assert os.listdir(tmp_path) == ['map.npy']
+    with pytest.raises(OutputWriteError, match='out.json'):
+        with file_size_limit(100):
+            write_json(str(tmp_path / 'out.json'), dict(x='y' * 1000))
+    assert os.listdir(tmp_path) == ['map.npy']
+
+
+def test_stale_partials_of_dead_runs_go_live_ones_stay(tmp_path):
+    dead = tmp_path / f'.map.npy.{dead_pid()}-abc.partial'
+    live = tmp_path / f'.map.npy.{os.getpid()}-def.partial'
+    legacy = tmp_path / '.other.npy.xyz.partial'  # an older version's name
+    for path in (dead, live, legacy):
+        path.write_bytes(b'half')
+    assert sorted(remove_stale_partials(str(tmp_path))) == sorted(
+        [str(dead), str(legacy)])
+    assert os.listdir(tmp_path) == [live.name]
+
+
+def test_a_killed_folder_write_is_cleaned_by_the_next_run(tmp_path):
+    """A real SIGKILL while a folder is being written: the hidden folder
+    stays until the next run for the same output removes it."""
+    out = tmp_path / 'out'
+    script = (
+        'import importlib.util, os, sys, time\n'
+        f'spec = importlib.util.spec_from_file_location("f", {FILE_IO!r})\n'
+        'f = importlib.util.module_from_spec(spec)\n'
+        'spec.loader.exec_module(f)\n'
+        f'with f.atomic_output_dir({str(out)!r}) as tmp:\n'
+        '    open(os.path.join(tmp, "half.txt"), "w").write("x")\n'
+        '    print("ready", flush=True)\n'
+        '    time.sleep(60)\n')
+    proc = subprocess.Popen([sys.executable, '-c', script],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == 'ready'
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    left = os.listdir(tmp_path)
+    assert len(left) == 1 and left[0].startswith('.out.tmp-')
+    with atomic_output_dir(str(out)) as tmp:
+        _write(tmp, 'new')
+    assert os.listdir(tmp_path) == ['out']
+    assert (out / 'data.txt').read_text() == 'new'
+
+
+def test_a_run_killed_between_the_renames_gets_the_old_folder_back(
+        tmp_path):
+    out = tmp_path / 'out'
+    old = tmp_path / f'.out.old-{dead_pid()}-abcd1234'
+    old.mkdir()
+    _write(str(old), 'old')
+    (tmp_path / f'.out.tmp-{dead_pid()}-abcd1234').mkdir()
+    with pytest.raises(FileExistsError, match='--overwrite'):
+        with atomic_output_dir(str(out), may_replace=lambda d: None):
+            pass
+    assert os.listdir(tmp_path) == ['out']
+    assert (out / 'data.txt').read_text() == 'old'

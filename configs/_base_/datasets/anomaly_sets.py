@@ -6,40 +6,21 @@
 # `anomaly_sets`, e.g. the SegmentMeIfYouCan validation sets. Each set's
 # folder, size and SegmentMeIfYouCan track come from mmseg_ood's table of
 # benchmark sets (AnomalyDataset's `benchmark`); prepare the data with the
-# converters (docs/en/datasets.md).
-anomaly_test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(2048, 1024), keep_ratio=True),
-    # labels stay at native resolution: scores are upsampled, never labels
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs')
-]
-
-
-def _loader(**dataset):
-    return dict(
-        batch_size=1,
-        num_workers=2,
-        persistent_workers=False,
-        sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-        dataset=dict(pipeline=anomaly_test_pipeline, **dataset))
-
+# converters (docs/en/datasets.md). The catalogue itself is defined once, in
+# the installed package (mmseg_ood.configs), which a config beside an MMSeg
+# base imports directly (docs/en/configs.md).
+# `_base_` comes first: MMEngine then reads this file as an ordinary config.
+_base_ = []
+from mmseg_ood.configs import anomaly_catalogue, several_sets  # noqa: E402
 
 # data_root defaults to the set's folder in the table, e.g.
 # data/fishyscapes/LostAndFound; the SegmentMeIfYouCan validation sets are
 # read as released (data/smiyc/dataset_AnomalyTrack, ...) and get their
 # component metrics (sIoU_gt, PPV, mean F1) automatically
-anomaly_sets = {
-    name: _loader(type='AnomalyDataset', benchmark=name)
-    for name in ('fs_laf', 'fs_static', 'road_anomaly', 'smiyc_anomaly',
-                 'smiyc_obstacle', 'laf_noknown')
-}
-del _loader
-val_dataloader = dict(fs_laf=anomaly_sets['fs_laf'])
-test_dataloader = dict(
-    fs_laf=anomaly_sets['fs_laf'],
-    fs_static=anomaly_sets['fs_static'],
-    road_anomaly=anomaly_sets['road_anomaly'])
+anomaly_sets = anomaly_catalogue(scale=(2048, 1024))
+val_dataloader = several_sets(anomaly_sets, ['fs_laf'], replace=False)
+test_dataloader = several_sets(
+    anomaly_sets, ['fs_laf', 'fs_static', 'road_anomaly'], replace=False)
 # the paper's score: energy of the 19 inlier logits, 7x7 Gaussian blur
 paper_score = dict(
     type='EnergyScore', num_classes=19, blur=dict(kernel_size=7, sigma=1.0))

@@ -3,6 +3,10 @@
 # objects pasted as outliers, and anomaly sets in the Fishyscapes, Road
 # Anomaly and SegmentMeIfYouCan layouts.
 # Frames are 256x512 (Cityscapes / 4). Not a benchmark: a toy world.
+# `_base_` comes first: MMEngine then reads this file as an ordinary config.
+_base_ = []
+from mmseg_ood.configs import anomaly_catalogue, several_sets  # noqa: E402
+
 data_root = 'data/demo_world'
 crop_size = (128, 256)
 train_load_steps = [
@@ -39,43 +43,16 @@ train_dataloader = dict(
         data_prefix=dict(
             img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
         pipeline=train_pipeline))
-anomaly_test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(512, 256), keep_ratio=True),
-    # labels stay at native resolution: scores are upsampled, never labels
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs')
-]
-
-
-def _loader(**dataset):
-    return dict(
-        batch_size=1,
-        num_workers=1,
-        persistent_workers=False,
-        sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-        dataset=dict(
-            type='AnomalyDataset', pipeline=anomaly_test_pipeline,
-            **dataset))
-
-
-# the demo world's anomaly sets, in the layouts of the real benchmarks
-anomaly_sets = dict(
-    fs_laf=_loader(benchmark='fs_laf',
-                   data_root=data_root + '/fishyscapes/LostAndFound'),
-    fs_static=_loader(benchmark='fs_static',
-                      data_root=data_root + '/fishyscapes/Static'),
-    road_anomaly=_loader(benchmark='road_anomaly',
-                         data_root=data_root + '/road_anomaly'),
-    smiyc_anomaly=_loader(benchmark='smiyc_anomaly',
-                          data_root=data_root + '/smiyc/dataset_AnomalyTrack'),
-    smiyc_obstacle=_loader(
-        benchmark='smiyc_obstacle',
-        data_root=data_root + '/smiyc/dataset_ObstacleTrack'),
-)
-del _loader
-val_dataloader = dict(fs_laf=anomaly_sets['fs_laf'])
-test_dataloader = anomaly_sets
+# the demo world's anomaly sets, in the layouts of the real benchmarks (the
+# catalogue of the installed package, mmseg_ood.configs)
+anomaly_sets = anomaly_catalogue(
+    data_root=data_root,
+    scale=(512, 256),
+    num_workers=1,
+    sets=['fs_laf', 'fs_static', 'road_anomaly', 'smiyc_anomaly',
+          'smiyc_obstacle'])
+val_dataloader = several_sets(anomaly_sets, ['fs_laf'], replace=False)
+test_dataloader = several_sets(anomaly_sets, list(anomaly_sets), replace=False)
 paper_score = dict(
     type='EnergyScore', num_classes=19, blur=dict(kernel_size=7, sigma=1.0))
 val_evaluator = dict(type='AnomalyMetric', score=paper_score)

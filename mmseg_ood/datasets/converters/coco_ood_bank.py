@@ -18,7 +18,6 @@ annotations (``mmseg-ood-coco-bank`` is its command-line front end)::
 Example:
     >>> index = build_coco_ood_bank('data/coco')  # doctest: +SKIP
 """
-import glob
 import json
 import logging
 import os
@@ -38,7 +37,8 @@ from mmseg_ood.utils.constants import (
     COCO_MIN_IMAGE_SIZE,
     OUTLIER_INDEX,
 )
-from mmseg_ood.utils.file_io import PARTIAL_SUFFIX, atomic_output
+from mmseg_ood.utils.file_io import atomic_output, remove_stale_partials
+from mmseg_ood.utils.image_files import ImageFileError, check_image_complete
 
 from ..transforms.coco_ood_bank import (
     BANK_FORMAT,
@@ -309,11 +309,22 @@ def build_coco_ood_bank(
             f'{img_dir}: {shown}. Re-download or re-extract {split}.zip; '
             f'{_expected_layout(coco_root, split)}')
 
+    broken = []
+    for img, _ in candidates:
+        try:
+            check_image_complete(osp.join(img_dir, img['file_name']))
+        except ImageFileError:
+            broken.append(img['file_name'])
+    if broken:
+        shown = ', '.join(broken[:5]) + (', ...' if len(broken) > 5 else '')
+        raise ImageFileError(
+            f'{len(broken)} image(s) in {img_dir} are truncated (no end '
+            f'marker): {shown}; pasting them would paste half-decoded '
+            f'objects. Re-download or re-extract {split}.zip.')
+
     os.makedirs(out_dir, exist_ok=True)
     # Leftovers of an interrupted run (only names this module writes).
-    for stale in glob.glob(
-            osp.join(glob.escape(out_dir), '.*.png.*' + PARTIAL_SUFFIX)):
-        os.remove(stale)
+    remove_stale_partials(out_dir)
 
     tasks = []
     for img, anns in candidates:

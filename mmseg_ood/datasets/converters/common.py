@@ -8,10 +8,14 @@ Every converter writes the processed layout that
     <out>/DATASET.json             what was converted, from where, how
 
 The output is written into a hidden sibling folder and renamed into place at
-the end, so an interrupted run never leaves half a data set behind. A
+the end, so an interrupted run never leaves half a data set behind; the
+hidden folder of a killed run (``kill -9``) is removed by the next run. A
 non-empty output folder is refused unless ``overwrite`` is set, and even then
 only a folder that an mmseg_ood converter wrote (its ``DATASET.json`` says
-so) is replaced.
+so) and that holds nothing else (no file the user added) is replaced.
+
+Every frame is decoded completely before it is copied (a truncated frame is
+an error naming the file), and a failed write names the file.
 """
 import hashlib
 import json
@@ -31,13 +35,15 @@ from mmengine.utils import ProgressBar
 from PIL import Image
 
 from mmseg_ood.utils import file_io
+from mmseg_ood.utils.image_files import ImageFileError, check_image_decodes
 
 __all__ = [
     'DATASET_RECORD', 'RECORD_FORMAT',
     'DatasetLayoutError', 'LabelValueError', 'ArchiveSource', 'layout_error',
     'atomic_output_dir', 'read_label', 'read_rgb', 'image_size',
     'write_label', 'write_rgb', 'copy_file', 'warn_partial',
-    'read_dataset_record', 'write_dataset_record', 'progress', 'md5_of'
+    'read_dataset_record', 'write_dataset_record', 'progress', 'md5_of',
+    'converter_files'
 ]
 
 #: File name of the record every converter writes next to its output.
@@ -181,15 +187,33 @@ def read_label(path_or_file, where: Optional[str] = None) -> np.ndarray:
         LabelValueError: If the image has several channels.
     """
     where = where or str(path_or_file)
-    with Image.open(path_or_file) as img:
-        data = np.array(img)
+    data = _decode(path_or_file, where, lambda img: np.array(img))
     return _decode_label(data, where)
 
 
-def read_rgb(path_or_file) -> np.ndarray:
-    """Read an image as (H, W, 3) uint8 RGB."""
-    with Image.open(path_or_file) as img:
-        return np.array(img.convert('RGB'))
+def _decode(path_or_file, where: str, convert):
+    """``convert(PIL image)``; a file that does not decode completely is an
+    :class:`ImageFileError` naming ``where``."""
+    from PIL import ImageFile
+    truncated_ok = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        with Image.open(path_or_file) as img:
+            return convert(img)
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageFileError(
+            f'{where} does not decode ({error}); the file is truncated or '
+            'corrupt (an interrupted download or extraction?). Replace it '
+            'with a good copy of the release.') from error
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
+
+
+def read_rgb(path_or_file, where: Optional[str] = None) -> np.ndarray:
+    """Read an image as (H, W, 3) uint8 RGB; a truncated or corrupt file
+    is an :class:`ImageFileError` naming it."""
+    return _decode(path_or_file, where or str(path_or_file),
+                   lambda img: np.array(img.convert('RGB')))
 
 
 def image_size(path: str) -> tuple:
@@ -218,24 +242,45 @@ def warn_partial(count: int, spec) -> None:
 # ----------------------------------------------------------------------------
 # writing
 # ----------------------------------------------------------------------------
+def _write_encoded(path: str, data: np.ndarray, params: list) -> None:
+    """Encode an image for the suffix of ``path`` and write it; a failed
+    write is an :class:`~mmseg_ood.utils.file_io.OutputWriteError` naming
+    ``path``."""
+    ok, encoded = cv2.imencode(osp.splitext(path)[1] or '.png', data, params)
+    if not ok:
+        raise ValueError(f'OpenCV could not encode {path}.')
+    with file_io.writing(path), open(path, 'wb') as f:
+        f.write(encoded.tobytes())
+
+
 def write_label(path: str, label: np.ndarray) -> None:
     """Write a uint8 label map as PNG (fixed encoder settings)."""
-    data = np.ascontiguousarray(label, dtype=np.uint8)
-    if not cv2.imwrite(path, data, _PNG_PARAMS):
-        raise OSError(f'OpenCV could not write {path}.')
+    label = np.asarray(label)
+    if label.dtype != np.uint8:
+        raise LabelValueError(
+            f'{path}: label maps are written as uint8, got {label.dtype}; '
+            'map the values first (LabelMapping.apply).')
+    _write_encoded(path, np.ascontiguousarray(label), _PNG_PARAMS)
 
 
 def write_rgb(path: str, image: np.ndarray) -> None:
     """Write an (H, W, 3) uint8 RGB image; the format follows the suffix."""
     data = np.ascontiguousarray(np.asarray(image, np.uint8)[..., ::-1])
     params = _PNG_PARAMS if path.lower().endswith('.png') else []
-    if not cv2.imwrite(path, data, params):
-        raise OSError(f'OpenCV could not write {path}.')
+    _write_encoded(path, data, params)
 
 
 def copy_file(src: str, dst: str) -> None:
-    """Copy a file's bytes (no re-encoding)."""
-    shutil.copyfile(src, dst)
+    """Copy an image file's bytes (no re-encoding), after checking that it
+    decodes completely.
+
+    Raises:
+        ImageFileError: ``src`` is truncated or corrupt.
+        OutputWriteError: ``dst`` could not be written (disk full, ...).
+    """
+    check_image_decodes(src)
+    with file_io.writing(dst):
+        shutil.copyfile(src, dst)
 
 
 def progress(items: Sequence, show: bool) -> Iterator:
@@ -275,8 +320,34 @@ def read_dataset_record(folder: str) -> Optional[dict]:
     return record
 
 
+def converter_files(record: dict) -> List[str]:
+    """The files a converter wrote, relative to its output folder, as its
+    ``DATASET.json`` lists them."""
+    suffix = record.get('img_suffix')
+    images = record.get('images')
+    if not isinstance(suffix, str) or not isinstance(images, list):
+        return [DATASET_RECORD]
+    return [DATASET_RECORD] + [
+        f'original/{name}{suffix}' for name in images
+    ] + [f'labels/{name}.png' for name in images]
+
+
+def _all_files(folder: str) -> List[str]:
+    """Every file and link under ``folder``, relative, with ``/``."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        found += [
+            osp.relpath(osp.join(root, name), folder).replace(os.sep, '/')
+            for name in files + [d for d in dirs
+                                 if osp.islink(osp.join(root, d))]
+        ]
+    return sorted(found)
+
+
 def _require_converter_output(folder: str) -> None:
-    """Raise unless ``folder`` holds a record written by a converter."""
+    """Raise unless ``folder`` holds a converter's output and nothing
+    else."""
     try:
         record = read_dataset_record(folder)
     except ValueError:
@@ -286,6 +357,14 @@ def _require_converter_output(folder: str) -> None:
             f'{folder} is not empty and was not written by an mmseg_ood '
             f'converter (no {DATASET_RECORD} from one); refusing to write '
             'into or delete it. Choose another output folder.')
+    extra = sorted(set(_all_files(folder)) - set(converter_files(record)))
+    if extra:
+        shown = ', '.join(extra[:5]) + (', ...' if len(extra) > 5 else '')
+        raise FileExistsError(
+            f'{folder} holds {len(extra)} file(s) that the converter did not '
+            f'write ({shown}; {DATASET_RECORD} lists what it wrote); '
+            '--overwrite would delete them. Move them out of the folder, '
+            'or choose another output folder.')
 
 
 @contextmanager
@@ -317,6 +396,7 @@ def atomic_output_dir(out_dir: str, overwrite: bool = False) -> Iterator[str]:
 def write_dataset_record(folder: str, record: dict) -> None:
     """Write ``DATASET.json`` (adds the ``format`` key)."""
     data = dict(format=RECORD_FORMAT, **record)
-    with open(osp.join(folder, DATASET_RECORD), 'w', encoding='utf-8') as f:
+    path = osp.join(folder, DATASET_RECORD)
+    with file_io.writing(path), open(path, 'w', encoding='utf-8') as f:
         json.dump(data, f, indent=1, sort_keys=True)
         f.write('\n')

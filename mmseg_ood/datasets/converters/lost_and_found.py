@@ -165,6 +165,23 @@ def convert_laf_test_no_known(lost_and_found: str,
         raise layout_error(
             f'{len(missing)} of {len(frames)} test frames have no label ids, '
             f'e.g. {missing[:3]}.', LAF_TREE)
+    orphans = []
+    if osp.isdir(gt_root):
+        for scene in sorted(os.listdir(gt_root)):
+            folder = osp.join(gt_root, scene)
+            if not osp.isdir(folder):
+                continue
+            orphans += [
+                osp.join('gtCoarse', 'test', scene, name)
+                for name in sorted(os.listdir(folder))
+                if name.endswith('_gtCoarse_labelIds.png')
+                and name[:-len('_gtCoarse_labelIds.png')] not in frames
+            ]
+    if orphans:
+        raise layout_error(
+            f'{len(orphans)} label map(s) have no test frame, e.g. '
+            f'{orphans[:3]}; the set would silently lose them. Restore the '
+            'frames (leftImg8bit.zip) or remove the labels.', LAF_TREE)
     ids = sorted(frames)
     empty = []
     for fid in progress(ids, show_progress):

@@ -122,6 +122,16 @@ def convert_road_anomaly(root: str,
         raise layout_error(
             f'{len(missing)} of {len(jobs)} frames in {frames_dir!r} have no '
             f'label, e.g. {missing[:3]}.', RAW_TREE)
+    framed = {stem for stem, _, _ in jobs}
+    orphans = sorted(
+        name for name in os.listdir(frames_dir)
+        if name.endswith('.labels') and name[:-len('.labels')] not in framed)
+    if orphans:
+        raise layout_error(
+            f'{len(orphans)} label folder(s) in {frames_dir!r} have no frame '
+            f'(or are not in frame_list.json), e.g. {orphans[:3]}; the set '
+            'would silently lose them. Restore their frames or remove them.',
+            RAW_TREE)
     warn_partial(len(jobs), ROAD_ANOMALY)
     seen = set()
     stems = []

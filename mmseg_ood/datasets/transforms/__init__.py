@@ -1,4 +1,5 @@
 """Data transforms and the COCO outlier bank they paste from."""
+from .center_pad import CenterPad
 from .coco_ood_bank import (
     CocoOodEntry,
     load_coco_ood_bank,
@@ -8,6 +9,6 @@ from .paste_coco_objects import PasteCocoObjects
 from .random_crop_keep_outlier import RandomCropKeepOutlier
 
 __all__ = [
-    'CocoOodEntry', 'PasteCocoObjects', 'RandomCropKeepOutlier',
+    'CenterPad', 'CocoOodEntry', 'PasteCocoObjects', 'RandomCropKeepOutlier',
     'load_coco_ood_bank', 'read_coco_ood_object'
 ]

@@ -27,6 +27,8 @@ from typing import Any, List, Optional, Tuple
 import cv2
 import numpy as np
 
+from ...utils.image_files import ImageFileError, check_image_complete
+
 __all__ = [
     'BANK_FORMAT', 'BANK_VERSION', 'BUILD_COMMAND', 'DEFAULT_SPLIT',
     'CocoOodEntry', 'build_command', 'load_coco_ood_bank',
@@ -215,6 +217,12 @@ def _imread(path: str, flags: int, what: str) -> np.ndarray:
         raise FileNotFoundError(
             f'COCO outlier bank {what} {path} does not exist. Rebuild the '
             f'bank with: {build_command()}')
+    try:
+        check_image_complete(path)
+    except ImageFileError as error:
+        raise ImageFileError(
+            f'COCO outlier bank {what}: {error} Pasting it would paste a '
+            'half-decoded object.') from error
     array = cv2.imread(path, flags)
     if array is None:
         raise ValueError(f'COCO outlier bank {what} {path} could not be '

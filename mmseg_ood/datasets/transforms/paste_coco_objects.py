@@ -15,7 +15,12 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 from mmseg.registry import TRANSFORMS
 
-from ...utils.constants import CITYSCAPES_CLASSES, OUTLIER_INDEX
+from ...utils.constants import (
+    CITYSCAPES_CLASSES,
+    IGNORE_INDEX,
+    OUTLIER_INDEX,
+    check_label_roles,
+)
 from .coco_ood_bank import (
     CocoOodEntry,
     load_coco_ood_bank,
@@ -153,6 +158,13 @@ class PasteCocoObjects(BaseTransform):
       object's weight is ``alpha = min(1, d / (soft_edge + 1))`` and the
       image becomes ``alpha * object + (1 - alpha) * frame``. Labels stay
       hard: ``outlier_index`` where ``alpha >= 0.5``, unchanged elsewhere.
+      An object too thin to have such a pixel (a 1-pixel object with
+      ``soft_edge >= 1``) is not pasted and is recorded in ``skipped``
+      (``'too_thin_for_soft_edge'``), so every pasted object is labelled.
+
+    The frame must be a 3-channel (BGR) image and every segmentation field
+    a label map of its height and width; anything else stops with the
+    image's path and the fix.
 
     Put the transform after ``RandomResize``/``RandomCrop`` to paste into the
     crop; or keep it first and use ``RandomCropKeepOutlier`` instead of
@@ -188,7 +200,10 @@ class PasteCocoObjects(BaseTransform):
         ann_file (str): Bank index, relative to ``data_root``.
         prob (float): Probability that a frame gets pasted objects. The
             paper: about 0.1.
-        outlier_index (int): Label of pasted pixels. Default 254.
+        outlier_index (int): Label of pasted pixels. Default 254. It must
+            differ from ``ignore_index`` and lie above the inlier classes
+            (:func:`~mmseg_ood.utils.constants.check_label_roles`; the
+            training run checks it against the model's heads and losses).
         num_objects (int | tuple[int, int]): Objects per pasted frame, or an
             inclusive ``(min, max)`` range drawn uniformly. Default 1.
         scale_range (tuple[float, float], optional): Range of the random
@@ -207,12 +222,21 @@ class PasteCocoObjects(BaseTransform):
             ``'gt_seg_map'``.
         soft_edge (int): Feather width in pixels; 0 pastes hard (the
             paper). Default 0.
+        num_classes (int, optional): Number of inlier classes, to check
+            ``outlier_index`` against here; None leaves the check to the
+            run (``mmseg-ood-train`` checks it against the model's heads).
+        ignore_index (int): Void label of the label maps. Default 255.
 
     Example:
         >>> paste = dict(type='PasteCocoObjects', data_root='data/coco',
         ...              prob=0.5, num_objects=(1, 3), scale_range=(0.5, 1.5),
         ...              placement_classes=('road', 'sidewalk'), soft_edge=3)
     """
+
+    #: It writes ``outlier_index`` into the label maps: an outlier source
+    #: for the checks of ``OutlierExposureCheckHook`` (a transform of your
+    #: own that pastes outliers sets this too).
+    writes_outlier_label = True
 
     def __init__(self,
                  data_root: str,
@@ -227,8 +251,12 @@ class PasteCocoObjects(BaseTransform):
                  placement_anchor: str = 'bottom_center',
                  placement_fallback: str = 'uniform',
                  placement_key: str = 'gt_seg_map',
-                 soft_edge: int = 0) -> None:
+                 soft_edge: int = 0,
+                 num_classes: Optional[int] = None,
+                 ignore_index: int = IGNORE_INDEX) -> None:
         super().__init__()
+        check_label_roles(outlier_index, ignore_index, num_classes,
+                          where='PasteCocoObjects')
         if not 0 <= prob <= 1:
             raise ValueError(f'prob must be in [0, 1], got {prob}.')
         if (not isinstance(soft_edge, numbers.Integral)
@@ -239,6 +267,8 @@ class PasteCocoObjects(BaseTransform):
         self.ann_file = ann_file
         self.prob = prob
         self.outlier_index = outlier_index
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
         self.num_objects = _check_num_objects(num_objects)
         self.scale_range = _check_scale_range(scale_range)
         self.scale_mode = _choice(_SCALE_MODES, scale_mode, 'scale_mode')
@@ -365,18 +395,38 @@ class PasteCocoObjects(BaseTransform):
                                      cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
         return np.minimum(dist / np.float32(soft_edge + 1), np.float32(1))
 
+    def _check_frame(self, results: dict) -> None:
+        """A 3-channel image and label maps of its size, or an error naming
+        the image."""
+        img = results['img']
+        where = results.get('img_path') or 'the frame'
+        if img.ndim != 3 or img.shape[2] != 3:
+            channels = 1 if img.ndim == 2 else img.shape[-1]
+            raise ValueError(
+                f'PasteCocoObjects: {where} has {channels} channel(s) (shape '
+                f'{img.shape}); the COCO objects are 3-channel BGR. Load the '
+                "frames as colour images: LoadImageFromFile(color_type="
+                "'color'), the default.")
+        for key in results.get('seg_fields', []):
+            seg = results.get(key)
+            if seg is None or seg.shape != img.shape[:2]:
+                raise ValueError(
+                    f'PasteCocoObjects: results[{key!r}] of {where} has shape '
+                    f'{None if seg is None else seg.shape}, the image '
+                    f'{img.shape[:2]}; a label map must match its image. Put '
+                    'the transform after LoadAnnotations and before any '
+                    'transform that changes one without the other.')
+
     def _paste_one(self, results: dict, obj_img: np.ndarray,
-                   obj_mask: np.ndarray, y0: int, x0: int) -> None:
+                   obj_mask: np.ndarray, alpha: Optional[np.ndarray],
+                   y0: int, x0: int) -> None:
         """Write one object into the image and every seg field, in place."""
         h, w = obj_mask.shape
         region = (slice(y0, y0 + h), slice(x0, x0 + w))
         img = results['img']
-        if self.soft_edge:
-            alpha = self._feather(obj_mask, self.soft_edge)
+        if alpha is not None:
             label_mask = alpha >= 0.5
-            weight = alpha[obj_mask]
-            if img.ndim == 3:
-                weight = weight[:, None]
+            weight = alpha[obj_mask][:, None]
             background = img[region][obj_mask].astype(np.float32)
             blended = background + weight * (
                 obj_img[obj_mask].astype(np.float32) - background)
@@ -416,9 +466,10 @@ class PasteCocoObjects(BaseTransform):
         plan = self._draw_plan()
         if plan is None:
             return results
+        self._check_frame(results)
         height, width = results['img'].shape[:2]
         objects: List[Tuple[CocoOodEntry, np.ndarray, np.ndarray,
-                            float]] = []
+                            Optional[np.ndarray], float]] = []
         skipped: List[Dict[str, str]] = []
         for index, scale in plan:
             entry = self.bank[index]
@@ -430,20 +481,28 @@ class PasteCocoObjects(BaseTransform):
                 skipped.append(
                     dict(img_path=entry.img_path, reason='empty_after_resize'))
                 continue
-            objects.append((entry, obj_img, obj_mask, applied))
+            alpha = None
+            if self.soft_edge:
+                alpha = self._feather(obj_mask, self.soft_edge)
+                if not (alpha >= 0.5).any():
+                    skipped.append(
+                        dict(img_path=entry.img_path,
+                             reason='too_thin_for_soft_edge'))
+                    continue
+            objects.append((entry, obj_img, obj_mask, alpha, applied))
         allowed = (None if self.placement_ids is None else
                    self._allowed_mask(results))
         placements = self._draw_placements([obj[2] for obj in objects],
                                            height, width, allowed)
         records = []
-        for (entry, obj_img, obj_mask, applied), place in zip(objects,
-                                                              placements):
+        for (entry, obj_img, obj_mask, alpha, applied), place in zip(
+                objects, placements):
             if place is None:
                 skipped.append(
                     dict(img_path=entry.img_path, reason='no_placement_pixel'))
                 continue
             y0, x0, how = place
-            self._paste_one(results, obj_img, obj_mask, y0, x0)
+            self._paste_one(results, obj_img, obj_mask, alpha, y0, x0)
             h, w = obj_mask.shape
             anchor = None
             if how == 'class':
@@ -470,4 +529,6 @@ class PasteCocoObjects(BaseTransform):
                 f'placement_fallback={self.placement_fallback!r}, '
                 f'placement_key={self.placement_key!r}, '
                 f'soft_edge={self.soft_edge}, '
+                f'num_classes={self.num_classes}, '
+                f'ignore_index={self.ignore_index}, '
                 f'bank_size={len(self.bank)})')

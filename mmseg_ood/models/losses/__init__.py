@@ -1,4 +1,5 @@
-"""Losses: Balanced Energy, plain energy, and the inlier cross-entropy."""
+"""Losses: Balanced Energy, plain energy, the inlier cross-entropy and
+PEBAL's pixel-wise abstention loss."""
 from .balanced_energy_loss import (
                                    BalancedEnergyLoss,
                                    EnergyLoss,
@@ -7,8 +8,10 @@ from .balanced_energy_loss import (
                                    sharpen_prior,
 )
 from .inlier_cross_entropy_loss import InlierCrossEntropyLoss
+from .pixel_abstention_loss import PixelAbstentionLoss, pixel_abstention_loss
 
 __all__ = [
     'BalancedEnergyLoss', 'EnergyLoss', 'InlierCrossEntropyLoss',
-    'balanced_energy_loss', 'load_prior', 'sharpen_prior'
+    'PixelAbstentionLoss', 'balanced_energy_loss', 'load_prior',
+    'pixel_abstention_loss', 'sharpen_prior'
 ]

@@ -19,7 +19,6 @@ as in the public segmentation code; a batch without outlier pixels gives
 (classification) it is ``L_in + L_out``, without spatial terms, as in the
 public classification code.
 """
-import json
 import os.path as osp
 from typing import Optional, Sequence, Union
 
@@ -33,12 +32,14 @@ from ...utils.constants import (
     IGNORE_INDEX,
     OUTLIER_INDEX,
     PAPER_CITYSCAPES_PRIOR,
+    check_label_roles,
 )
+from ...utils.file_io import read_json
 from ..scores import energy, inlier_logits
 
 __all__ = [
     'NAMED_PRIORS', 'BalancedEnergyLoss', 'EnergyLoss', 'PriorSpec',
-    'balanced_energy_loss', 'load_prior', 'sharpen_prior'
+    'balanced_energy_loss', 'check_labels', 'load_prior', 'sharpen_prior'
 ]
 
 PriorSpec = Union[str, Sequence[float]]
@@ -73,8 +74,10 @@ def load_prior(prior: PriorSpec,
                     f"class frequencies, 'uniform', one of "
                     f'{sorted(NAMED_PRIORS)}, or an existing JSON file '
                     'holding the list, bare or under the key "prior".')
-            with open(prior, encoding='utf-8') as f:
-                content = json.load(f)
+            content = read_json(
+                prior, 'Prior file',
+                'Estimate it again (mmseg-ood-prior CONFIG CHECKPOINT '
+                "--overwrite) or pass prior='uniform'.")
             values = content.get('prior') if isinstance(content,
                                                         dict) else content
             source = f'prior file {prior!r}'
@@ -119,6 +122,53 @@ def sharpen_prior(prior, gamma: float):
     """
     powered = prior**gamma
     return powered / powered.sum()
+
+
+def check_labels(label: Tensor, num_classes: int, outlier_index: int,
+                 ignore_index: int, logits_shape: torch.Size,
+                 where: str = 'the outlier loss'):
+    """Check a label map against its logits; return the inlier and outlier
+    masks.
+
+    The label values themselves are checked first
+    (:func:`~mmseg_ood.utils.constants.check_label_roles`): an
+    ``outlier_index`` equal to the ignore label or inside the inlier classes
+    is an error, not a silent mix of roles.
+
+    Args:
+        label (Tensor): Labels (N, H, W) or (N,).
+        num_classes (int): Number of inlier classes K.
+        outlier_index (int): Label of outlier pixels.
+        ignore_index (int): Label of void pixels.
+        logits_shape (torch.Size): Shape of the logits (N, C, ...).
+        where (str): The loss, for the messages.
+
+    Returns:
+        tuple[Tensor, Tensor]: Bool masks of inlier and outlier pixels.
+
+    Raises:
+        LabelRoleError: The three label roles overlap.
+        ValueError: If the shapes differ or a label is neither an inlier
+            class, the outlier label nor the ignore label.
+    """
+    check_label_roles(outlier_index, ignore_index, num_classes, where)
+    expected = tuple(logits_shape[:1]) + tuple(logits_shape[2:])
+    if tuple(label.shape) != expected:
+        raise ValueError(f'label shape {tuple(label.shape)} does not match '
+                         f'logits {tuple(logits_shape)}; expected '
+                         f'{expected}.')
+    label = label.long()
+    inlier = (label >= 0) & (label < num_classes)
+    outlier = label == outlier_index
+    unknown = ~(inlier | outlier | (label == ignore_index))
+    if unknown.any():
+        values = torch.unique(label[unknown]).tolist()[:10]
+        raise ValueError(
+            f'Labels {values} are neither an inlier class '
+            f'(0..{num_classes - 1}), the outlier index ({outlier_index}) nor '
+            f'the ignore index ({ignore_index}). Check num_classes and the '
+            'dataset labels.')
+    return inlier, outlier
 
 
 def balanced_energy_loss(cls_score: Tensor,
@@ -170,27 +220,14 @@ def balanced_energy_loss(cls_score: Tensor,
         raise ValueError('balanced_energy_loss expects logits of shape '
                          '(N, C, H, W) or (N, C), got '
                          f'{tuple(cls_score.shape)}.')
-    expected = cls_score.shape[:1] + cls_score.shape[2:]
-    if tuple(label.shape) != tuple(expected):
-        raise ValueError(f'label shape {tuple(label.shape)} does not match '
-                         f'logits {tuple(cls_score.shape)}; expected '
-                         f'{tuple(expected)}.')
     with torch.autocast(device_type=cls_score.device.type, enabled=False):
         logits = inlier_logits(cls_score, num_classes or cls_score.shape[1])
         k = logits.shape[1]
         if prior_g1.numel() != k or prior_g2.numel() != k:
             raise ValueError(f'The prior has {prior_g1.numel()} entries but '
                              f'the loss sees K={k} inlier classes.')
-        label = label.long()
-        inlier = (label >= 0) & (label < k)
-        outlier = label == outlier_index
-        unknown = ~(inlier | outlier | (label == ignore_index))
-        if unknown.any():
-            values = torch.unique(label[unknown]).tolist()[:10]
-            raise ValueError(
-                f'Labels {values} are neither an inlier class (0..{k - 1}), '
-                f'the outlier index ({outlier_index}) nor the ignore index '
-                f'({ignore_index}). Check num_classes and the dataset labels.')
+        inlier, outlier = check_labels(label, k, outlier_index, ignore_index,
+                                       cls_score.shape)
         e = energy(logits, temperature)
         # A masked mean instead of boolean indexing: no gather/scatter of
         # full-size tensors, and an empty term stays in the graph (DDP).
@@ -305,9 +342,8 @@ class BalancedEnergyLoss(nn.Module):
             self.register_buffer(
                 'prior_g2', sharpen_prior(prior_tensor, gamma2).float(),
                 persistent=False)
-        if outlier_index in range(num_classes or 0):
-            raise ValueError(f'outlier_index={outlier_index} collides with '
-                             f'an inlier class (0..{num_classes - 1}).')
+        check_label_roles(outlier_index, None, num_classes,
+                          where=type(self).__name__)
         self.uniform_prior = prior_tensor is None
         self.num_classes = num_classes
         self.alpha = alpha
@@ -354,6 +390,9 @@ class BalancedEnergyLoss(nn.Module):
             raise ValueError(
                 f'{type(self).__name__} does not support per-pixel weights; '
                 'remove `sampler` from the decode head that uses it.')
+        check_label_roles(self.outlier_index, ignore_index,
+                          self.num_classes or cls_score.shape[1],
+                          where=type(self).__name__)
         prior_g1, prior_g2 = self._priors(cls_score)
         return self.loss_weight * balanced_energy_loss(
             cls_score,

@@ -3,7 +3,7 @@ from mmseg.models.losses import CrossEntropyLoss
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from ...utils.constants import OUTLIER_INDEX
+from ...utils.constants import OUTLIER_INDEX, check_label_roles
 
 __all__ = [
     'InlierCrossEntropyLoss'
@@ -31,6 +31,8 @@ class InlierCrossEntropyLoss(CrossEntropyLoss):
 
     def __init__(self, outlier_index: int = OUTLIER_INDEX, **kwargs) -> None:
         super().__init__(**kwargs)
+        check_label_roles(outlier_index, None, None,
+                          where='InlierCrossEntropyLoss')
         self.outlier_index = outlier_index
 
     def forward(self,
@@ -41,7 +43,16 @@ class InlierCrossEntropyLoss(CrossEntropyLoss):
                 reduction_override=None,
                 ignore_index: int = -100,
                 **kwargs) -> Tensor:
-        """Cross-entropy with ``outlier_index`` mapped to ``ignore_index``."""
+        """Cross-entropy with ``outlier_index`` mapped to ``ignore_index``.
+
+        The outlier label, the head's ``ignore_index`` and the classes of
+        ``cls_score`` must not overlap
+        (:func:`~mmseg_ood.utils.constants.check_label_roles`).
+        """
+        check_label_roles(
+            self.outlier_index, ignore_index,
+            None if self.use_sigmoid or cls_score.dim() < 2 else
+            cls_score.shape[1], where='InlierCrossEntropyLoss')
         label = label.masked_fill(label == self.outlier_index, ignore_index)
         return super().forward(
             cls_score,

@@ -159,3 +159,18 @@ def test_missing_image_is_named(coco_root):
     os.remove(osp.join(coco_root, 'train2017', '000000000007.jpg'))
     with pytest.raises(FileNotFoundError, match=re.escape('000000000007.jpg')):
         build_coco_ood_bank(coco_root, show_progress=False)
+
+
+def test_a_truncated_image_is_named(coco_root):
+    # the bank reads only the annotations; a truncated JPEG would be pasted
+    # half-decoded (OpenCV fills the missing rows with grey)
+    path = osp.join(coco_root, 'train2017', KEPT[1])
+    data = read_bytes(path)
+    with open(path, 'wb') as f:
+        f.write(data[:len(data) // 2])
+    assert cv2.imread(path) is not None
+    with pytest.raises(ValueError, match='truncated .*' + re.escape(
+            KEPT[1]) + '.*Re-download or re-extract train2017'):
+        build_coco_ood_bank(coco_root, show_progress=False)
+    assert not osp.exists(osp.join(coco_root, 'annotations',
+                                   'ood_seg_train2017.json'))

@@ -136,3 +136,16 @@ def test_layout_errors(demo_world, tmp_path):
         convert_laf_test_no_known(str(laf), str(tmp_path / 'o'),
                                   show_progress=False)
     assert not osp.exists(tmp_path / 'o')
+
+
+def test_a_label_without_its_frame_is_an_error(demo_world, tmp_path):
+    laf = tmp_path / 'laf'
+    shutil.copytree(demo_world['laf'], laf)
+    frame = sorted((laf / 'leftImg8bit' / 'test').rglob('*.png'))[0]
+    os.remove(frame)  # its label ids stay
+    with pytest.raises(DatasetLayoutError,
+                       match='(?s)1 label map.*have no test frame.*'
+                       + frame.name.replace('_leftImg8bit.png', '')):
+        convert_laf_test_no_known(str(laf), str(tmp_path / 'o'),
+                                  show_progress=False)
+    assert not osp.exists(tmp_path / 'o')

@@ -96,3 +96,17 @@ def test_layout_and_value_errors(demo_world, tmp_path):
         convert_road_anomaly(str(tmp_path), str(tmp_path / 'o'),
                              show_progress=False)
     assert not osp.exists(tmp_path / 'o')
+
+
+def test_a_label_without_its_frame_is_an_error(demo_world, tmp_path):
+    root = tmp_path / 'RoadAnomaly_jpg'
+    shutil.copytree(demo_world['road_anomaly_raw'], root)
+    os.remove(root / 'frame_list.json')
+    frame = sorted((root / 'frames').glob('*.jpg'))[0]
+    os.remove(frame)  # its labels stay
+    with pytest.raises(DatasetLayoutError,
+                       match=f'(?s)1 label folder.*have no frame.*'
+                       f'{frame.stem}.labels'):
+        convert_road_anomaly(str(root), str(tmp_path / 'o'),
+                             show_progress=False)
+    assert not osp.exists(tmp_path / 'o')

@@ -106,3 +106,16 @@ def test_read_object_errors(built):
     os.remove(entry.img_path)
     with pytest.raises(FileNotFoundError, match=re.escape(entry.img_path)):
         read_coco_ood_object(entry)
+
+
+def test_a_truncated_bank_image_is_named_not_pasted(built):
+    _, index_file = built
+    entry = load_coco_ood_bank(index_file)[0]
+    with open(entry.img_path, 'rb') as f:
+        data = f.read()
+    with open(entry.img_path, 'wb') as f:
+        f.write(data[:len(data) // 2])
+    assert cv2.imread(entry.img_path) is not None  # half grey for OpenCV
+    with pytest.raises(ValueError, match=re.escape(entry.img_path) +
+                       '.*truncated or corrupt.*half-decoded object'):
+        read_coco_ood_object(entry)

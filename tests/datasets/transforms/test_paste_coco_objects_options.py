@@ -462,4 +462,66 @@ def test_repr_shows_every_option(square_bank):
         'outlier_index=254, num_objects=(1, 3), scale_range=(0.5, 2.0), '
         "scale_mode='frame_height', placement_classes=('road',), "
         "placement_anchor='center', placement_fallback='skip', "
-        "placement_key='gt_seg_map', soft_edge=3, bank_size=1)")
+        "placement_key='gt_seg_map', soft_edge=3, num_classes=None, "
+        'ignore_index=255, bank_size=1)')
+
+
+# --------------------------------------------------------------------------
+# Bad inputs: label values, frames, objects too thin to label
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(outlier_index=255), 'outlier_index=255 is also the ignore label'),
+    (dict(outlier_index=5, num_classes=19),
+     'outlier_index=5 is one of the 19 inlier classes'),
+    (dict(outlier_index=254, ignore_index=254),
+     'outlier_index=254 is also the ignore label'),
+    (dict(outlier_index=300), 'outlier_index=300 does not fit a label map'),
+])
+def test_label_values_that_collide_are_refused(square_bank, kwargs, match):
+    with pytest.raises(ValueError, match='PasteCocoObjects: ' + match):
+        build(square_bank, **kwargs)
+
+
+@pytest.mark.parametrize('shape', [(30, 30), (30, 30, 1), (30, 30, 4)])
+def test_frames_without_three_channels_are_named(square_bank, shape):
+    results = frame(30, 30)
+    results['img'] = np.zeros(shape, np.uint8)
+    results['img_path'] = 'data/city/frame_0001.png'
+    channels = 1 if len(shape) == 2 else shape[2]
+    with pytest.raises(ValueError, match=f'frame_0001.png has {channels} '
+                       r"channel\(s\).*color_type='color'"):
+        build(square_bank)(results)
+
+
+def test_a_label_map_of_another_size_is_named(square_bank):
+    results = frame(30, 30)
+    results['aux_map'] = np.zeros((15, 30), np.uint8)
+    results['img_path'] = 'f.png'
+    with pytest.raises(ValueError, match=r"results\['aux_map'\] of f.png "
+                       r'has shape \(15, 30\), the image \(30, 30\)'):
+        build(square_bank)(results)
+
+
+@pytest.fixture(scope='module')
+def pixel_bank(tmp_path_factory):
+    """One 1x1 object (colour 200)."""
+    root = str(tmp_path_factory.mktemp('pixel_bank'))
+    return write_bank(root, [('pixel', *solid_object(1, 1, 200))])
+
+
+def test_an_object_too_thin_for_soft_edges_is_skipped_not_unlabelled(
+        pixel_bank):
+    # alpha of a 1-pixel object is 1 / (soft_edge + 1) < 0.5: blended in,
+    # but never labelled; it is not pasted and says why
+    results = frame(20, 20, value=0)
+    out = build(pixel_bank, soft_edge=2)(results)
+    assert out['ood_paste']['objects'] == []
+    assert out['ood_paste']['skipped'] == [dict(
+        img_path=out['ood_paste']['skipped'][0]['img_path'],
+        reason='too_thin_for_soft_edge')]
+    assert (out['img'] == 0).all() and (out['gt_seg_map'] == 2).all()
+    hard = build(pixel_bank, soft_edge=0)(frame(20, 20, value=0))
+    assert (hard['gt_seg_map'] == 254).sum() == 1
+    assert len(hard['ood_paste']['objects']) == 1
