@@ -231,6 +231,9 @@ def test_paper_config_toy_run_trains_only_final_and_validates(demo_cwd):
         'train_dataloader.persistent_workers=False',
         'val_dataloader.fs_laf.num_workers=0',
         'val_dataloader.fs_static.num_workers=0',
+        # validation at a quarter of the demo size: it only has to run
+        'val_dataloader.fs_laf.dataset.pipeline.1.scale=(64,32)',
+        'val_dataloader.fs_static.dataset.pipeline.1.scale=(64,32)',
         'experiment_name=pebal_toy', 'visualizer.name=pebal_toy'
     ])
     checkpoint = torch.load(work / 'iter_2.pth', weights_only=True)

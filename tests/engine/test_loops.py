@@ -80,9 +80,13 @@ def test_each_set_equals_mmengine_test_loop_on_that_set(demo_cfg, tmp_path):
         for name in demo_cfg.test_dataloader
         for key in ('AUROC', 'AP', 'FPR95')
     } | {
+        # SegmentMeIfYouCan: component metrics, and the exact numbers
+        # beside the benchmark's
         f'{name}/{key}'
         for name in ('smiyc_anomaly', 'smiyc_obstacle')
-        for key in ('sIoU_gt', 'PPV', 'mean_F1')
+        for key in ('sIoU_gt', 'PPV', 'mean_F1', 'AUROC_exact', 'AP_exact',
+                    'FPR95_exact', 'sIoU_gt_exact', 'PPV_exact',
+                    'mean_F1_exact')
     }
     assert set(metrics) == expected
     results = runner.test_loop.results
