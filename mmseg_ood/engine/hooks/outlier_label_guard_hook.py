@@ -39,20 +39,11 @@ def find_outlier_unaware_losses(model: nn.Module) -> List[str]:
     Returns:
         list[str]: e.g. ``['auxiliary_head.loss_decode (CrossEntropyLoss)']``.
     """
-    found = []
-    for name, module in model.named_modules():
-        losses = getattr(module, 'loss_decode', None)
-        if losses is None or isinstance(module, LABEL_DERIVING_HEADS):
-            continue
-        if isinstance(losses, nn.ModuleList):
-            named = [(f'{name}.loss_decode[{i}]', loss)
-                     for i, loss in enumerate(losses)]
-        else:
-            named = [(f'{name}.loss_decode', losses)]
-        for loss_name, loss in named:
-            if getattr(loss, 'outlier_index', None) is None:
-                found.append(f'{loss_name} ({type(loss).__name__})')
-    return found
+    return [
+        f'{loss_name} ({type(loss).__name__})'
+        for _, _, named in _head_losses(model) for loss_name, loss in named
+        if getattr(loss, 'outlier_index', None) is None
+    ]
 
 
 def _head_losses(model: nn.Module):

@@ -28,6 +28,11 @@ _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
                 nn.SyncBatchNorm)
 
 
+def _under(name: str, prefix: str) -> bool:
+    """Whether the dotted ``name`` is ``prefix`` or inside it."""
+    return name == prefix or name.startswith(prefix + '.')
+
+
 @MODELS.register_module()
 class AbstentionEncoderDecoder(EncoderDecoder):
     """EncoderDecoder with extra (abstention) channels after the classes.
@@ -82,15 +87,14 @@ class AbstentionEncoderDecoder(EncoderDecoder):
             self._freeze()
 
     def _is_trainable(self, name: str) -> bool:
-        return any(name == prefix or name.startswith(prefix + '.')
-                   for prefix in self.trainable)
+        return any(_under(name, prefix) for prefix in self.trainable)
 
     def _freeze(self) -> None:
         """``requires_grad=False`` outside ``trainable``; check the
         prefixes."""
         names = [name for name, _ in self.named_parameters()]
         unknown = [p for p in self.trainable
-                   if not any(n == p or n.startswith(p + '.') for n in names)]
+                   if not any(_under(n, p) for n in names)]
         if unknown:
             raise ValueError(
                 f'trainable={list(self.trainable)}: {unknown} match no '
