@@ -130,6 +130,7 @@ def check_label_roles(outlier_index: Optional[int] = OUTLIER_INDEX,
     if ignore_index is not None and 0 <= ignore_index < num_classes:
         raise LabelRoleError(
             f'{where}: ignore_index={ignore_index} is one of the '
-            f'{num_classes} inlier classes (0..{num_classes - 1}), so that '
-            f'class would never be trained. {defaults[0].upper()}'
+            f'{num_classes} inlier classes (0..{num_classes - 1}), so the '
+            'pixels of that class would be ignored. '
+            f'{defaults[0].upper()}'
             f'{defaults[1:]}.')

@@ -331,7 +331,7 @@ def test_a_killed_run_resumes_and_leaves_nothing_behind(demo_world,
     img_dir = tmp_path / 'in'
     img_dir.mkdir()
     source = osp.join(demo_world['fs_laf'], 'original')
-    for k in range(8):
+    for k in range(5):
         for name in sorted(os.listdir(source)):
             shutil.copy(osp.join(source, name), img_dir / f'{k:02d}_{name}')
     out = tmp_path / 'out'
@@ -347,18 +347,17 @@ def test_a_killed_run_resumes_and_leaves_nothing_behind(demo_world,
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     done = len(read_output_records(str(out)))
-    assert 3 <= done < 24
-    proc = subprocess.run(command, capture_output=True, text=True, env=env,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert f'skipped {done} complete' in proc.stdout
+    assert 3 <= done < 15
+    result = tool.main([*model_files, str(img_dir), str(out),
+                        '--no-progress'])
+    assert len(result['skipped']) == done
     names = os.listdir(out)
     assert not [n for n in names if n.endswith('.partial')]
     assert sorted(names) == sorted(
         [f'{osp.splitext(n)[0]}_{kind}.npy' for n in os.listdir(img_dir)
          for kind in ('anomaly', 'segmentation')] +
         [RUN_MANIFEST, RUN_RECORDS])
-    assert len(read_output_records(str(out))) == 24
+    assert len(read_output_records(str(out))) == 15
     again = tool.main([*model_files, str(img_dir), str(out),
                        '--no-progress'])
-    assert again['written'] == [] and len(again['skipped']) == 24
+    assert again['written'] == [] and len(again['skipped']) == 15
