@@ -153,7 +153,11 @@ class AnomalyInferencer:
         self.score = build_anomaly_score(
             score if score is not None else config_score(config))
         self.model = init_model(config, None, device=device)
-        fit = load_fitting_checkpoint(self.model, checkpoint, allow_partial)
+        fit = load_fitting_checkpoint(
+            self.model, checkpoint, allow_partial,
+            allow_hint='To use the tensors that fit anyway, pass '
+            'allow_partial=True (mmseg-ood-anomaly-maps: '
+            '--allow-partial-checkpoint).')
         dataset_meta = fit.pop('meta').get('dataset_meta')
         if dataset_meta:
             self.model.dataset_meta = dataset_meta

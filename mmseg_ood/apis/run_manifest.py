@@ -27,12 +27,12 @@ from typing import Dict, List, Optional, Tuple
 from ..utils.file_io import atomic_output, writing
 
 __all__ = [
-    'RUN_MANIFEST', 'RUN_RECORDS', 'RunManifestError', 'check_output_inputs',
-    'existing_outputs',
-    'check_run_manifest', 'checkpoint_fingerprint', 'config_fingerprint',
-    'image_identity', 'output_record_matches', 'prepare_run_manifest',
+    'CHECKPOINT_FIT_KEY', 'RUN_MANIFEST', 'RUN_RECORDS', 'RunManifestError',
+    'check_output_inputs', 'check_run_manifest', 'checkpoint_fingerprint',
+    'config_fingerprint', 'existing_outputs', 'image_identity',
+    'output_record_matches', 'prepare_run_manifest', 'provenance',
     'read_output_records', 'read_run_manifest', 'record_output',
-    'run_manifest', 'settings_digest', 'write_run_manifest'
+    'run_manifest', 'same_source', 'settings_digest', 'write_run_manifest'
 ]
 
 #: Run manifest written next to the maps (hidden: benchmark folders hold
@@ -44,6 +44,10 @@ RUN_RECORDS = '.anomaly_maps.records.jsonl'
 RUN_MANIFEST_FORMAT = 'mmseg_ood.anomaly_maps'
 #: Bytes hashed at each end of a checkpoint for its fingerprint.
 FINGERPRINT_BYTES = 1 << 20
+#: Manifest key of how the checkpoint fits the model, recorded by a run
+#: that allows a partial load. It follows from the config and checkpoint,
+#: which are compared, so it is recorded but not compared.
+CHECKPOINT_FIT_KEY = 'checkpoint_fit'
 
 
 class RunManifestError(ValueError):
@@ -91,11 +95,62 @@ def config_fingerprint(config: Optional[str]) -> Optional[str]:
     return digest.hexdigest()
 
 
+def provenance(config: Optional[str],
+               checkpoint: str,
+               cfg_options: Optional[dict] = None) -> dict:
+    """What produced an output (JSON-ready): the config file and the SHA-256
+    of its bytes, the config overrides and the checkpoint's fingerprint.
+
+    Every output that a later run may reuse records it: the map folders'
+    manifests, the JSON of ``mmseg-ood-test``, ``mmseg-ood-prior`` and
+    ``mmseg-ood-sml-statistics`` (``provenance``), so that a reuse can
+    check :func:`same_source`.
+
+    Args:
+        config (str, optional): Config file (None for an in-memory config).
+        checkpoint (str): Checkpoint file or URL.
+        cfg_options (dict, optional): Config overrides.
+
+    Returns:
+        dict: ``config``, ``config_sha256``, ``cfg_options``, ``checkpoint``
+        (:func:`checkpoint_fingerprint`).
+    """
+    record = dict(config=osp.abspath(config) if config else None,
+                  config_sha256=config_fingerprint(config),
+                  cfg_options=cfg_options or None,
+                  checkpoint=checkpoint_fingerprint(checkpoint))
+    # what a JSON round trip gives (tuples become lists, ...)
+    return json.loads(json.dumps(record, sort_keys=True, default=str))
+
+
+def same_source(recorded: Optional[dict], config: Optional[str],
+                checkpoint: str) -> bool:
+    """True if a recorded :func:`provenance` names the same config content
+    and the same checkpoint content as ``config`` and ``checkpoint`` now
+    (wherever the files lie)."""
+    if not isinstance(recorded, dict) or \
+            not isinstance(recorded.get('checkpoint'), dict):
+        return False
+    now = provenance(config, checkpoint)
+    return (recorded.get('config_sha256') == now['config_sha256']
+            and _content(recorded['checkpoint']) == _content(
+                now['checkpoint']))
+
+
+def _content(fingerprint: dict):
+    """A checkpoint fingerprint without the file's path (a URL is its
+    own identity)."""
+    if 'sha256_head_tail' in fingerprint:
+        return fingerprint.get('size'), fingerprint['sha256_head_tail']
+    return fingerprint.get('path')
+
+
 def run_manifest(config: Optional[str],
                  checkpoint: str,
                  score: dict,
                  output: dict,
-                 cfg_options: Optional[dict] = None) -> dict:
+                 cfg_options: Optional[dict] = None,
+                 allow_partial_checkpoint: bool = False) -> dict:
     """The settings that make a folder of anomaly maps, as stored in its
     :data:`RUN_MANIFEST` (JSON-ready).
 
@@ -107,18 +162,21 @@ def run_manifest(config: Optional[str],
         output (dict): The output format's settings
             (:meth:`~mmseg_ood.apis.map_formats.MapFormat.settings`).
         cfg_options (dict, optional): Config overrides.
+        allow_partial_checkpoint (bool): The run accepts a checkpoint that
+            fits the model only partly (recorded, so that such maps are
+            never resumed by a strict run or the other way round); the
+            run adds the fit under :data:`CHECKPOINT_FIT_KEY` once the
+            model is loaded.
 
     Returns:
         dict: The manifest.
     """
-    manifest = dict(
-        format=RUN_MANIFEST_FORMAT,
-        **output,
-        config=osp.abspath(config) if config else None,
-        config_sha256=config_fingerprint(config),
-        cfg_options=cfg_options or None,
-        checkpoint=checkpoint_fingerprint(checkpoint),
-        score=score)
+    manifest = dict(format=RUN_MANIFEST_FORMAT,
+                    **output,
+                    **provenance(config, checkpoint, cfg_options),
+                    score=score)
+    if allow_partial_checkpoint:
+        manifest['allow_partial_checkpoint'] = True
     # what a JSON round trip gives (tuples become lists, ...)
     return json.loads(json.dumps(manifest, sort_keys=True, default=str))
 
@@ -144,6 +202,11 @@ def read_run_manifest(folder: str) -> Optional[dict]:
             '); pass --overwrite (overwrite=True) to recompute the maps, or '
             'choose another output folder.')
     return manifest
+
+
+def _compared(manifest: dict) -> dict:
+    """The settings of a manifest that a resume must match."""
+    return {k: v for k, v in manifest.items() if k != CHECKPOINT_FIT_KEY}
 
 
 def _differences(old, new, prefix: str = '') -> List[str]:
@@ -188,7 +251,7 @@ def check_run_manifest(folder: str, manifest: dict,
                 'Pass --overwrite (overwrite=True) to recompute them, or '
                 'choose another output folder.')
         return
-    diffs = _differences(old, manifest)
+    diffs = _differences(_compared(old), _compared(manifest))
     if diffs:
         raise RunManifestError(
             f'{folder} holds anomaly maps made with other settings ('
@@ -208,7 +271,7 @@ def write_run_manifest(folder: str, manifest: dict) -> None:
 
 def settings_digest(manifest: dict) -> str:
     """A short digest of a manifest (the settings every record names)."""
-    text = json.dumps(manifest, sort_keys=True, default=str)
+    text = json.dumps(_compared(manifest), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -396,7 +459,7 @@ def prepare_run_manifest(folder: str, manifest: dict,
         old = read_run_manifest(folder)
     except RunManifestError:  # only reached with overwrite
         old = None
-    if old == manifest:
+    if old is not None and _compared(old) == _compared(manifest):
         if plan is not None:
             check_output_inputs(folder, plan, overwrite)
         return

@@ -23,7 +23,16 @@ The output folder keeps a manifest (``.anomaly_maps.json``: config,
 checkpoint fingerprint, score settings, format, names); a re-run with other
 settings (another checkpoint, score, ...) stops with an error naming the
 differences instead of resuming: pass ``--overwrite`` to recompute the
-maps, or choose another output folder.
+maps, or choose another output folder. Beside it, a record per output
+(``.anomaly_maps.records.jsonl``: the input image's path, size and SHA-256
+and the settings) makes sure that a map is kept only for the same image
+content: an edited or replaced image, or another image folder whose file
+names collide, stops the run with the file names; so does an edited config
+file (its SHA-256 is in the manifest).
+
+A checkpoint that does not fit the model (missing, unexpected or misshapen
+tensors) is an error. ``--allow-partial-checkpoint`` loads the tensors that
+fit anyway and records the mismatch in the manifest (``checkpoint_fit``).
 """
 import argparse
 
@@ -40,7 +49,11 @@ from mmseg_ood.apis import (
     write_anomaly_maps,
 )
 from mmseg_ood.apis.anomaly_maps import outputs_complete
-from mmseg_ood.apis.run_manifest import check_run_manifest, existing_outputs
+from mmseg_ood.apis.run_manifest import (
+    CHECKPOINT_FIT_KEY,
+    check_run_manifest,
+    existing_outputs,
+)
 from mmseg_ood.datasets.set_specs import ANOMALY_SETS
 from mmseg_ood.models.scores import build_anomaly_score
 from mmseg_ood.utils.constants import IMAGE_SUFFIXES
@@ -93,6 +106,11 @@ def parse_args(argv=None):
     parser.add_argument('--overwrite', action='store_true',
                         help='recompute images whose outputs exist (also '
                         'when they were made with other settings)')
+    parser.add_argument(
+        '--allow-partial-checkpoint', action='store_true',
+        help='load a checkpoint that fits the model only partly (the other '
+        'tensors keep their initial values) instead of stopping; the '
+        'mismatch is recorded in the output folder\'s manifest')
     parser.add_argument('--no-progress', action='store_true',
                         help='hide the progress bar')
     parser.add_argument(
@@ -116,7 +134,8 @@ def main(argv=None):
         # maps made with other settings are never resumed
         manifest = run_manifest(args.config, args.checkpoint,
                                 score.settings(), maps.settings(),
-                                args.cfg_options)
+                                args.cfg_options,
+                                args.allow_partial_checkpoint)
         check_run_manifest(maps.folder, manifest, args.overwrite,
                            bool(existing_outputs(plan)))
     if not args.overwrite and all(
@@ -125,8 +144,19 @@ def main(argv=None):
               f'{args.out_dir}; nothing to do (--overwrite recomputes).')
         return dict(written=[], skipped=list(images))
     with user_errors(PROG):
-        inferencer = AnomalyInferencer(cfg, args.checkpoint,
-                                       device=args.device, score=score)
+        inferencer = AnomalyInferencer(
+            cfg, args.checkpoint, device=args.device, score=score,
+            allow_partial=args.allow_partial_checkpoint)
+    if args.allow_partial_checkpoint:
+        fit = inferencer.checkpoint_fit
+        manifest[CHECKPOINT_FIT_KEY] = fit
+        if fit['partial']:
+            print(f'WARNING: {args.checkpoint} fits the model only partly '
+                  f"({len(fit['missing'])} missing, "
+                  f"{len(fit['unexpected'])} unexpected, "
+                  f"{len(fit['shape_mismatch'])} of another shape; see "
+                  f'{CHECKPOINT_FIT_KEY} in the folder\'s manifest); these '
+                  'maps do not describe the trained model.')
     print(f'{len(images)} images; score: {score!r}')
     with user_errors(PROG):
         result = write_anomaly_maps(

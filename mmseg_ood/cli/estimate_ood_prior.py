@@ -25,6 +25,7 @@ from mmseg_ood.apis import (
     prior_record,
     save_prior,
 )
+from mmseg_ood.apis.run_manifest import provenance
 
 from .common import (
     add_statistics_arguments,
@@ -72,6 +73,8 @@ def main(argv=None):
             seed=args.seed,
             config=args.config,
             checkpoint=args.checkpoint,
+            provenance=provenance(args.config, args.checkpoint,
+                                  args.cfg_options),
             source=f'estimated by {PROG}: share of pasted outlier pixels '
             'the model assigns to each class')
         save_prior(record, out, overwrite=args.overwrite)

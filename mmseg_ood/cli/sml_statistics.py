@@ -21,6 +21,7 @@ from mmseg_ood.apis import (
     save_sml_statistics,
     sml_record,
 )
+from mmseg_ood.apis.run_manifest import provenance
 
 from .common import (
     add_statistics_arguments,
@@ -59,6 +60,8 @@ def main(argv=None):
         seed=args.seed,
         config=args.config,
         checkpoint=args.checkpoint,
+        provenance=provenance(args.config, args.checkpoint,
+                              args.cfg_options),
         source=f'computed by {PROG}: max logit of the pixels predicted as '
         'each class, training frames at test-time geometry')
     with user_errors(PROG):

@@ -26,6 +26,7 @@ import sys
 
 from mmengine.dist import is_main_process
 
+from mmseg_ood.apis.run_manifest import provenance
 from mmseg_ood.engine import (
     build_runner,
     load_run_config,
@@ -140,6 +141,8 @@ def main(argv=None):
         results,
         config=args.config,
         checkpoint=args.checkpoint,
+        provenance=provenance(args.config, args.checkpoint,
+                              args.cfg_options),
         checkpoint_fit=fit,
         metrics={k: float(v) for k, v in metrics.items()})
     write_sets_csv(out_csv, results)

@@ -28,6 +28,7 @@ from mmseg_ood.engine import (
 from mmseg_ood.engine.checkpoint import CheckpointError
 from mmseg_ood.engine.hooks import NonFiniteLossError
 from mmseg_ood.utils.constants import LabelRoleError
+from mmseg_ood.utils.image_files import ImageFileError
 
 from .common import add_runner_arguments, parse_runner_args, user_errors
 
@@ -67,7 +68,7 @@ def main(argv=None):
     try:
         runner.train()
     except (OutlierExposureError, OutlierLabelError, LabelRoleError,
-            NonFiniteLossError, CheckpointError) as error:
+            NonFiniteLossError, CheckpointError, ImageFileError) as error:
         # the checks of a run: the key and the fix, without a traceback
         sys.exit(f'{PROG}: error: {error}')
 

@@ -31,11 +31,7 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from ..utils.constants import IGNORE_INDEX
-from ..utils.image_files import (
-    ImageFileError,
-    check_image_complete,
-    png_bit_depth,
-)
+from ..utils.image_files import check_image_complete, check_label_file
 from .converters.common import DATASET_RECORD, read_dataset_record
 from .set_specs import AnomalySetSpec, get_set_spec
 
@@ -266,16 +262,9 @@ class AnomalyDataset(BaseSegDataset):
         """Truncated images or labels, 16-bit label maps: named here, before
         the loaders decode them half or wrap their values."""
         for info in data_list:
-            for path in (info['img_path'], info['seg_map_path']):
-                check_image_complete(path)
-            depth = png_bit_depth(info['seg_map_path'])
-            if depth is not None and depth > 8:
-                raise ImageFileError(
-                    f"{info['seg_map_path']} is a {depth}-bit PNG; label maps "
-                    'are read as 8-bit (MMSeg casts them to uint8, so a '
-                    'value of 257 would become 1). Write it as an 8-bit PNG '
-                    'of 0 inlier, 1 anomaly, 255 void, or convert the set '
-                    'with its converter.')
+            check_image_complete(info['img_path'])
+            check_label_file(info['seg_map_path'],
+                             '0 inlier, 1 anomaly, 255 void')
 
     def load_data_list(self) -> List[dict]:
         """List image/label pairs and check that the layout is complete."""

@@ -4,6 +4,7 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ..utils.file_io import atomic_output
 from ..visualization import plot_curves
 from .steps import BANNER, load_curve
 
@@ -112,12 +113,14 @@ def write_comparison(work: str, results: Dict[str, Dict[str, dict]],
         ]
         lines.append(f'| {row[0]} | ' + ' | '.join(cells) + ' |')
     table = '\n'.join(lines)
-    with open(osp.join(work, 'comparison.md'), 'w') as f:
-        f.write(table + '\n')
-    with open(osp.join(work, 'comparison.csv'), 'w', newline='') as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(table_rows)
+    with atomic_output(osp.join(work, 'comparison.md')) as tmp:
+        with open(tmp, 'w') as f:
+            f.write(table + '\n')
+    with atomic_output(osp.join(work, 'comparison.csv')) as tmp:
+        with open(tmp, 'w', newline='') as f:
+            writer = csv.writer(f)
+            writer.writerow(header)
+            writer.writerows(table_rows)
     os.makedirs(osp.join(work, 'curves'), exist_ok=True)
     for name in sets:
         curves, exact = {}, {}

@@ -3,7 +3,11 @@
 ``tools/misc/run_demo.py`` (``make demo``) and ``tools/misc/compare_demo.py``
 run every step through the package's command-line tools in subprocesses
 (``python -m mmseg_ood.cli.<tool>``), print each command as they go, and
-reuse what an earlier run finished.
+reuse what an earlier run finished: training resumes, and a JSON output
+(prior, SML statistics, evaluation) is reused only if its ``provenance``
+names the same config content and checkpoint
+(:func:`~mmseg_ood.apis.run_manifest.same_source`); otherwise the step
+runs again and replaces it.
 """
 import glob
 import json
@@ -14,9 +18,12 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from ..apis.run_manifest import same_source
+
 __all__ = [
     'BANNER', 'DATA_ROOT', 'checkpoint_of', 'evaluate', 'load_curve',
-    'prepare_world', 'run', 'sml_statistics', 'tool', 'train'
+    'outlier_prior', 'prepare_world', 'reusable', 'run', 'sml_statistics',
+    'tool', 'train'
 ]
 
 #: Where the demo configs read the world from.
@@ -61,26 +68,64 @@ def checkpoint_of(work_dir: str, iters: Optional[int] = None) -> str:
     return path
 
 
-def sml_statistics(config: str, checkpoint: str, work_dir: str) -> str:
-    """The SML statistics of a trained model (computed once)."""
-    out = osp.join(work_dir, 'sml_statistics.json')
+def reusable(out: str, config: str, checkpoint: str) -> bool:
+    """True if the JSON output ``out`` exists and was made from this
+    config's content and this checkpoint; says why when it exists but is
+    not reused (it is then made again)."""
     if not osp.isfile(out):
-        run(tool('sml_statistics') + [
-            config, checkpoint, '--out', out, '--work-dir', work_dir,
-            '--num-workers', '0'
-        ])
+        return False
+    try:
+        with open(out, encoding='utf-8') as f:
+            recorded = json.load(f).get('provenance')
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    if same_source(recorded, config, checkpoint):
+        print(f'\n(reusing {out}: made from the same config and checkpoint)',
+              flush=True)
+        return True
+    print(f'\n({out} was made from another config or checkpoint, or is '
+          'unreadable; making it again)', flush=True)
+    return False
+
+
+def _json_step(cmd: List[str], out: str, config: str,
+               checkpoint: str) -> None:
+    """Run ``cmd`` (which writes ``out``) unless ``out`` is reusable; an
+    existing ``out`` of another source is replaced (``--overwrite``)."""
+    if not reusable(out, config, checkpoint):
+        run(cmd + (['--overwrite'] if osp.lexists(out) else []))
+
+
+def outlier_prior(config: str, checkpoint: str, out: str, work_dir: str,
+                  num_samples: int) -> str:
+    """The outlier prior of a model (computed once per model)."""
+    _json_step(tool('estimate_ood_prior') + [
+        config, checkpoint, '--out', out, '--num-samples',
+        str(num_samples), '--work-dir', work_dir
+    ], out, config, checkpoint)
+    return out
+
+
+def sml_statistics(config: str, checkpoint: str, work_dir: str) -> str:
+    """The SML statistics of a trained model (computed once per model)."""
+    out = osp.join(work_dir, 'sml_statistics.json')
+    _json_step(tool('sml_statistics') + [
+        config, checkpoint, '--out', out, '--work-dir', work_dir,
+        '--num-workers', '0'
+    ], out, config, checkpoint)
     return out
 
 
 def evaluate(config: str, checkpoint: str, out_dir: str,
              options: Optional[List[str]] = None) -> Dict[str, dict]:
-    """``mmseg-ood-test --curves`` (once); returns {result key: record}."""
+    """``mmseg-ood-test --curves`` (once per model); returns {result key:
+    record}."""
     out = osp.join(out_dir, 'anomaly_sets.json')
-    if not osp.isfile(out):
-        run(tool('test') + [
-            config, checkpoint, '--work-dir', out_dir, '--out-json', out,
-            '--curves'
-        ] + (['--cfg-options'] + options if options else []))
+    _json_step(tool('test') + [
+        config, checkpoint, '--work-dir', out_dir, '--out-json', out,
+        '--curves'
+    ] + (['--cfg-options'] + options if options else []), out, config,
+        checkpoint)
     with open(out) as f:
         record = json.load(f)
     return {item['key']: item for item in record['sets']}

@@ -46,6 +46,7 @@ from .checkpoint import (
 from .distributed import setup_cpu_distributed
 from .hooks import (
     CheckpointFitHook,
+    DataFilesCheckHook,
     NonFiniteLossHook,
     OutlierExposureCheckHook,
     RandomStateHook,
@@ -65,7 +66,8 @@ __all__ = [
 ]
 
 #: Hooks every training run gets (unless the config lists them already).
-TRAIN_HOOKS = (OutlierExposureCheckHook, RandomStateHook, NonFiniteLossHook)
+TRAIN_HOOKS = (OutlierExposureCheckHook, RandomStateHook, NonFiniteLossHook,
+               DataFilesCheckHook)
 #: Config keys that may hold one entry per anomaly set.
 SET_CONTAINERS = ('val_dataloader', 'test_dataloader', 'val_evaluator',
                   'test_evaluator', 'anomaly_sets')

@@ -69,7 +69,8 @@ def _is_int(value) -> bool:
 def check_label_roles(outlier_index: Optional[int] = OUTLIER_INDEX,
                       ignore_index: Optional[int] = IGNORE_INDEX,
                       num_classes: Optional[int] = None,
-                      where: str = 'the config') -> None:
+                      where: str = 'the config',
+                      classes: str = 'inlier classes') -> None:
     """Check that the outlier label, the ignore label and the inlier
     classes ``0..num_classes-1`` are three different sets of label values.
 
@@ -87,6 +88,8 @@ def check_label_roles(outlier_index: Optional[int] = OUTLIER_INDEX,
         num_classes (int, optional): Number of inlier classes K.
         where (str): What holds the values (a config key, a class), for
             the message.
+        classes (str): What the labels ``0..num_classes-1`` are, for the
+            message (the evaluation labels' are 'evaluation classes').
 
     Raises:
         LabelRoleError: Two roles share a value, or the outlier label does
@@ -124,12 +127,13 @@ def check_label_roles(outlier_index: Optional[int] = OUTLIER_INDEX,
     if outlier_index is not None and outlier_index < num_classes:
         raise LabelRoleError(
             f'{where}: outlier_index={outlier_index} is one of the '
-            f'{num_classes} inlier classes (0..{num_classes - 1}), so '
+            f'{num_classes} {classes} (0..{num_classes - 1}), so '
             'outlier pixels would be trained as that class. Use a label '
             f'above the classes; {defaults}.')
     if ignore_index is not None and 0 <= ignore_index < num_classes:
         raise LabelRoleError(
             f'{where}: ignore_index={ignore_index} is one of the '
-            f'{num_classes} inlier classes (0..{num_classes - 1}), so that '
-            f'class would never be trained. {defaults[0].upper()}'
+            f'{num_classes} {classes} (0..{num_classes - 1}), so the '
+            'pixels of that class would be ignored. '
+            f'{defaults[0].upper()}'
             f'{defaults[1:]}.')

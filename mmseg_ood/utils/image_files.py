@@ -11,7 +11,8 @@ name the file:
   the set is listed;
 * :func:`check_image_decodes`: the whole file decodes (Pillow, truncated
   images refused), for the tools that copy or read a file once;
-* :func:`png_bit_depth`: bit depth of a PNG, from its header.
+* :func:`png_bit_depth`: bit depth of a PNG, from its header, and
+  :func:`check_label_file`: a whole 8-bit label map.
 
 Example:
     >>> check_image_complete('data/road_anomaly/original/x.jpg')
@@ -22,7 +23,7 @@ from typing import Optional, Tuple
 
 __all__ = [
     'ImageFileError', 'check_image_complete', 'check_image_decodes',
-    'png_bit_depth'
+    'check_label_file', 'png_bit_depth'
 ]
 
 _PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
@@ -129,3 +130,26 @@ def png_bit_depth(path: str) -> Optional[int]:
         raise _error(path, 'has no PNG header (IHDR)')
     return head[24]
 
+
+
+def check_label_file(path: str, labels: str = 'its label values') -> None:
+    """Check that a label map is whole and, if a PNG, 8-bit.
+
+    MMSeg's ``LoadAnnotations`` casts label maps to uint8, so a 16-bit PNG
+    would have 257 read as 1.
+
+    Args:
+        path (str): The label file.
+        labels (str): What its values mean, for the message.
+
+    Raises:
+        ImageFileError: Truncated, or a PNG of more than 8 bits.
+    """
+    check_image_complete(path)
+    depth = png_bit_depth(path)
+    if depth is not None and depth > 8:
+        raise ImageFileError(
+            f'{path} is a {depth}-bit PNG; label maps are read as 8-bit '
+            '(MMSeg casts them to uint8, so a value of 257 would become 1). '
+            f'Write it as an 8-bit PNG of {labels}, or convert the set with '
+            'its converter.')

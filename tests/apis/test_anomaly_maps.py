@@ -370,3 +370,23 @@ def test_leftovers_of_a_killed_run_are_removed_and_torn_records_redone(
     assert result['written'] == images[2:]
     assert not partial.exists()
     assert len(read_output_records(str(out))) == 3
+
+
+def test_an_edited_config_is_another_setting(demo_world, tmp_path):
+    # before: the manifest held the config's path only, so maps of the
+    # edited config were resumed next to maps of the old one
+    img_dir, images = _images(demo_world, tmp_path)
+    config = tmp_path / 'model.py'
+    config.write_text("_base_ = ['base.py']\n")
+    maps = NpyMaps(str(tmp_path / 'out'))
+
+    def manifest():
+        return run_manifest(str(config), 'https://example.org/m.pth',
+                            EnergyScore(19).settings(), maps.settings())
+
+    write_anomaly_maps(_FakeInferencer(1.0), images[:1], img_dir, maps,
+                       manifest(), show_progress=False)
+    config.write_text("_base_ = ['base.py']\nmodel = dict(x=1)\n")
+    with pytest.raises(RunManifestError, match='config_sha256: '):
+        write_anomaly_maps(_FakeInferencer(2.0), images, img_dir, maps,
+                           manifest(), show_progress=False)

@@ -10,9 +10,11 @@ from mmseg.registry import MODELS
 from mmseg_ood.apis.scenes import (
     SeededScenes,
     build_scene_dataloader,
+    load_trained_model,
     scene_pipeline,
     with_uniform_loss_priors,
 )
+from mmseg_ood.engine.checkpoint import CheckpointMismatchError
 from mmseg_ood.models.losses import BalancedEnergyLoss
 from mmseg_ood.utils.constants import OUTLIER_INDEX as OUT
 
@@ -169,3 +171,22 @@ def test_clean_scenes_load_and_use_the_test_geometry(demo_cwd):
     with pytest.raises(ValueError, match='does not start by loading'):
         scene_pipeline([dict(type='RandomFlip', prob=0.5)], test,
                        paste=False)
+
+
+def test_the_statistics_tools_refuse_a_checkpoint_of_another_model(
+        tmp_path):
+    # before: the prior / SML statistics of a partly random model
+    cfg = demo_cfg()
+    other = copy.deepcopy(cfg.model)
+    other.decode_head.num_classes = 5
+    other.decode_head.loss_decode = dict(type='InlierCrossEntropyLoss')
+    path = tmp_path / 'five.pth'
+    torch.save(dict(state_dict=MODELS.build(other).state_dict()), path)
+    with pytest.raises(CheckpointMismatchError,
+                       match=f'{path} does not fit the model.*'
+                       'decode_head.conv_seg'):
+        load_trained_model(cfg, str(path))
+    own = tmp_path / 'own.pth'
+    torch.save(dict(state_dict=MODELS.build(with_uniform_loss_priors(
+        cfg.model)).state_dict()), own)
+    load_trained_model(cfg, str(own))

@@ -15,6 +15,7 @@ import torch
 from mmengine.config import Config
 from mmseg.registry import MODELS
 
+from mmseg_ood.apis.run_manifest import same_source
 from mmseg_ood.cli import estimate_ood_prior as tool
 from mmseg_ood.models.losses import load_prior
 from mmseg_ood.utils.constants import CITYSCAPES_CLASSES
@@ -112,8 +113,14 @@ def test_default_output_is_in_the_work_dir(in_workdir):
         str(workdir / 'car.pth'), '--work-dir',
         str(workdir / 'wd'), '--num-samples', '1', '--num-workers', '0'
     ])
-    assert load_prior(str(workdir / 'wd' / 'outlier_prior.json'),
-                      19)[CAR] == 1.0
+    out = str(workdir / 'wd' / 'outlier_prior.json')
+    assert load_prior(out, 19)[CAR] == 1.0
+    # the prior names the model that made it, by content
+    with open(out) as f:
+        made = json.load(f)['provenance']
+    assert same_source(made, demo_config(DEMO), str(workdir / 'car.pth'))
+    assert not same_source(made, demo_config(DEMO),
+                           str(workdir / 'random.pth'))
 
 
 def test_config_whose_prior_is_the_file_being_estimated(in_workdir):

@@ -19,6 +19,10 @@ detects a resume that restores less than everything.
 import json
 import os
 import os.path as osp
+import signal
+import subprocess
+import sys
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -147,3 +151,34 @@ def test_interrupted_and_resumed_equals_uninterrupted(train, num_workers):
               '--cfg-options', *options(0, 6, 'C0'))
         c = load('C/iter_6.pth')
         assert unequal_tensors(a['state_dict'], c['state_dict']) != []
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint(train, capfd):
+    """kill -9 of ``mmseg-ood-train`` after its first checkpoint, then
+    ``--resume``: the run continues from the latest checkpoint the killed
+    run completed and finishes."""
+    opts = [o for o in options(0, 4, 'killed')
+            if not o.startswith(('default_hooks.checkpoint.interval',
+                                 'train_cfg.val_interval'))]
+    opts += ['default_hooks.checkpoint.interval=2',
+             'train_cfg.val_interval=100']
+    command = [sys.executable, '-m', 'mmseg_ood.cli.train',
+               demo_config(DEMO), '--work-dir', 'K', '--cfg-options', *opts]
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env)
+    deadline = time.time() + 300
+    while not osp.exists('K/last_checkpoint'):
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not osp.exists('K/iter_4.pth')
+    done = max(int(n[5:-4]) for n in os.listdir('K')
+               if n.startswith('iter_') and n.endswith('.pth'))
+    capfd.readouterr()
+    train('--work-dir', 'K', '--resume', '--cfg-options',
+          *[o.replace('=killed', '=killed_resumed') for o in opts])
+    assert load('K/iter_4.pth')['meta']['iter'] == 4
+    out, err = capfd.readouterr()
+    assert f'resumed epoch: 0, iter: {done}' in out + err

@@ -1,6 +1,8 @@
 """mmseg-ood-test refuses what it cannot evaluate faithfully: existing
 result files, truncated checkpoints, checkpoints of another model."""
+import hashlib
 import json
+import os.path as osp
 
 import pytest
 import torch
@@ -76,7 +78,16 @@ def test_a_checkpoint_of_another_model_is_an_error_unless_allowed(
     out = tmp_path / 'partial.json'
     test_tool.main([DEMO, other_checkpoint, '--allow-partial-checkpoint',
                     '--out-json', str(out)] + options + named('partial'))
-    fit = json.loads(out.read_text())['checkpoint_fit']
+    record = json.loads(out.read_text())
+    fit = record['checkpoint_fit']
     assert fit['partial'] and fit['checkpoint'] == other_checkpoint
+    # what produced the results, by content
+    made = record['provenance']
+    with open(DEMO, 'rb') as f:
+        assert made['config_sha256'] == hashlib.sha256(f.read()).hexdigest()
+    assert made['checkpoint']['size'] == osp.getsize(other_checkpoint)
+    assert made['cfg_options']['test_evaluator.1.score.statistics'] == str(
+        sml)
+    assert made['cfg_options']['experiment_name'] == 'partial'
     assert any('decode_head.conv_seg.weight' in m
                for m in fit['shape_mismatch'])

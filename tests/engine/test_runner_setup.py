@@ -89,7 +89,8 @@ def test_train_hooks_are_added_once_whatever_the_type_spelling():
     cfg = Config(dict(custom_hooks=[dict(type=RandomStateHook)]))
     prepare_train_config(cfg)
     assert [h['type'] for h in cfg.custom_hooks] == [
-        RandomStateHook, 'OutlierExposureCheckHook', 'NonFiniteLossHook']
+        RandomStateHook, 'OutlierExposureCheckHook', 'NonFiniteLossHook',
+        'DataFilesCheckHook']
     # the checks hook extends the guard: listing it satisfies both
     cfg = Config(dict(custom_hooks=[dict(type='OutlierExposureCheckHook')]))
     ensure_custom_hooks(cfg, [OutlierLabelGuardHook])

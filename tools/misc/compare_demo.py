@@ -32,10 +32,9 @@ from mmseg_ood.demo.report import write_comparison
 from mmseg_ood.demo.steps import (
     checkpoint_of,
     evaluate,
+    outlier_prior,
     prepare_world,
-    run,
     sml_statistics,
-    tool,
     train,
 )
 
@@ -85,12 +84,9 @@ def main(argv=None):
     base = checkpoint_of(base_dir, args.base_iters)
 
     print('[3/5] outlier prior of the start model', flush=True)
-    prior = osp.join(work, 'outlier_prior.json')
-    if not osp.isfile(prior):
-        run(tool('estimate_ood_prior') + [
-            CONFIGS['balanced_energy'], base, '--out', prior,
-            '--num-samples', str(args.prior_samples), '--work-dir', work
-        ])
+    prior = outlier_prior(CONFIGS['balanced_energy'], base,
+                          osp.join(work, 'outlier_prior.json'), work,
+                          args.prior_samples)
 
     print('[4/5] fine-tuning: no exposure, energy, Balanced Energy',
           flush=True)

@@ -150,7 +150,9 @@ class OutlierLabelGuardHook(Hook):
 
     A plain 19-class cross-entropy given label 254 fails deep inside PyTorch
     (an index error on CPU, a device-side assert on CUDA). Before training
-    this hook lists the head losses that do not handle the outlier label. If
+    this hook checks the run's label values against each other
+    (:func:`check_run_label_roles`) and lists the head losses that do not
+    handle the outlier label. If
     there are any, it raises :class:`OutlierLabelError` at once when the
     training pipeline pastes outliers, and otherwise checks every batch for
     outlier labels before the model sees it. ``mmseg-ood-train`` adds it to

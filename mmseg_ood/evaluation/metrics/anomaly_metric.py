@@ -26,6 +26,7 @@ from ...utils.constants import (
     ANOMALY_EVAL_ANOMALY,
     ANOMALY_EVAL_INLIER,
     IGNORE_INDEX,
+    check_label_roles,
 )
 from ..components import (
     aggregate_component_stats,
@@ -202,6 +203,9 @@ class AnomalyMetric(BaseMetric):
         self.computation = computation
         self.components = components
         self.keep_curve = keep_curve
+        check_label_roles(None, ignore_index, ANOMALY_EVAL_ANOMALY + 1,
+                          where='AnomalyMetric',
+                          classes='evaluation classes (0 inlier, 1 anomaly)')
         self.ignore_index = ignore_index
         #: Result of the last evaluation (rank 0).
         self.result: Optional[MetricResult] = None

@@ -5,6 +5,10 @@ import json
 import os
 import os.path as osp
 import re
+import signal
+import subprocess
+import sys
+import time
 
 import cv2
 import numpy as np
@@ -174,3 +178,67 @@ def test_a_truncated_image_is_named(coco_root):
         build_coco_ood_bank(coco_root, show_progress=False)
     assert not osp.exists(osp.join(coco_root, 'annotations',
                                    'ood_seg_train2017.json'))
+
+
+def _many_images_coco(root, count):
+    """A COCO layout of ``count`` 480x480 images with one dog polygon."""
+    os.makedirs(osp.join(root, 'train2017'))
+    os.makedirs(osp.join(root, 'annotations'))
+    image = np.full((480, 480, 3), 90, np.uint8)
+    cv2.imwrite(osp.join(root, 'train2017', 'template.jpg'), image)
+    images, annotations = [], []
+    for i in range(1, count + 1):
+        name = f'{i:012d}.jpg'
+        os.link(osp.join(root, 'train2017', 'template.jpg'),
+                osp.join(root, 'train2017', name))
+        images.append(dict(id=i, file_name=name, width=480, height=480))
+        x = i % 300
+        annotations.append(dict(
+            id=i, image_id=i, category_id=18, iscrowd=0, area=1.0,
+            bbox=[0, 0, 1, 1],
+            segmentation=[[x, 10, x + 100, 10, x + 100, 200, x, 200]]))
+    with open(osp.join(root, 'annotations', 'instances_train2017.json'),
+              'w') as f:
+        json.dump(dict(images=images, annotations=annotations,
+                       categories=[dict(id=18, name='dog')]), f)
+    return root
+
+
+@pytest.mark.slow
+def test_a_killed_build_is_finished_by_the_next_run(tmp_path, mmlog):
+    """kill -9 of mmseg-ood-coco-bank while it writes masks: no index yet;
+    the next run reuses the finished masks, removes the temporary files and
+    writes the index."""
+    root = _many_images_coco(str(tmp_path / 'coco'), 400)
+    mask_dir = osp.join(root, 'annotations', 'ood_seg_train2017')
+    command = [sys.executable, '-m', 'mmseg_ood.cli.coco_ood_bank', root,
+               '--nproc', '1']
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (osp.isdir(mask_dir) and len(os.listdir(mask_dir)) > 5):
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    index_file = mask_dir + '.json'
+    assert not osp.exists(index_file)
+    finished = len([n for n in os.listdir(mask_dir) if n[0] != '.'])
+    build_coco_ood_bank(root, show_progress=False)
+    assert len(read_json(index_file)['entries']) == 400
+    names = os.listdir(mask_dir)
+    assert len(names) == 400 and not [n for n in names if n[0] == '.']
+    assert not [n for n in os.listdir(osp.dirname(mask_dir))
+                if n.endswith('.partial')]
+    reused = int(re.search(r'reused: (\d+)', mmlog.text)[1])
+    assert reused >= finished > 5
+
+
+def test_a_truncated_annotation_file_is_named(coco_root):
+    path = osp.join(coco_root, 'annotations', 'instances_train2017.json')
+    data = read_bytes(path)
+    with open(path, 'wb') as f:
+        f.write(data[:len(data) // 2])
+    with pytest.raises(ValueError, match=re.escape(path) +
+                       ' is not valid JSON.*re-download'):
+        build_coco_ood_bank(coco_root, show_progress=False)
