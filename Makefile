@@ -6,6 +6,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmseg_ood-installed
 export OMP_NUM_THREADS ?= 2
+# Test processes (pytest-xdist); each uses one thread.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint venv
 
@@ -25,4 +27,4 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 
 test: lint
-	$(PY) -m pytest
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS)
