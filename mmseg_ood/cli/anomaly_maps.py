@@ -58,7 +58,7 @@ from mmseg_ood.datasets.set_specs import ANOMALY_SETS
 from mmseg_ood.models.scores import build_anomaly_score
 from mmseg_ood.utils.constants import IMAGE_SUFFIXES
 
-from .common import user_errors
+from .common import user_errors, warn_partial_checkpoint
 
 __all__ = ['main', 'parse_args']
 
@@ -148,15 +148,9 @@ def main(argv=None):
             cfg, args.checkpoint, device=args.device, score=score,
             allow_partial=args.allow_partial_checkpoint)
     if args.allow_partial_checkpoint:
-        fit = inferencer.checkpoint_fit
-        manifest[CHECKPOINT_FIT_KEY] = fit
-        if fit['partial']:
-            print(f'WARNING: {args.checkpoint} fits the model only partly '
-                  f"({len(fit['missing'])} missing, "
-                  f"{len(fit['unexpected'])} unexpected, "
-                  f"{len(fit['shape_mismatch'])} of another shape; see "
-                  f'{CHECKPOINT_FIT_KEY} in the folder\'s manifest); these '
-                  'maps do not describe the trained model.')
+        manifest[CHECKPOINT_FIT_KEY] = inferencer.checkpoint_fit
+        warn_partial_checkpoint(args.checkpoint, inferencer.checkpoint_fit,
+                                "the folder's manifest", 'maps')
     print(f'{len(images)} images; score: {score!r}')
     with user_errors(PROG):
         result = write_anomaly_maps(

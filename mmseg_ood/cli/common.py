@@ -19,7 +19,7 @@ from mmseg_ood.utils.file_io import OutputWriteError
 __all__ = [
     'add_converter_arguments', 'add_runner_arguments',
     'add_statistics_arguments', 'parse_runner_args', 'prepare_statistics_run',
-    'print_dataset_config', 'user_errors'
+    'print_dataset_config', 'user_errors', 'warn_partial_checkpoint'
 ]
 
 #: Errors that mean the user's input is wrong; the tools print their
@@ -117,6 +117,20 @@ def print_dataset_config(record: dict, out_dir: str) -> None:
           f"{record['img_suffix']!r} is read from DATASET.json):")
     print(f"    dict(type='AnomalyDataset', benchmark={record['key']!r}, "
           f'data_root={out_dir!r})')
+
+
+def warn_partial_checkpoint(checkpoint: str, fit: Optional[dict],
+                            recorded_in: str, outputs: str) -> None:
+    """Print a warning if a checkpoint loaded with
+    ``--allow-partial-checkpoint`` fits the model only partly (``fit``:
+    :func:`~mmseg_ood.engine.checkpoint.check_checkpoint_fit`)."""
+    if not fit or not fit['partial']:
+        return
+    print(f'WARNING: {checkpoint} fits the model only partly '
+          f"({len(fit['missing'])} missing, {len(fit['unexpected'])} "
+          f"unexpected, {len(fit['shape_mismatch'])} of another shape; see "
+          f'checkpoint_fit in {recorded_in}); these {outputs} do not '
+          'describe the trained model.')
 
 
 def prepare_statistics_run(args, paste: bool, default_out: str) -> tuple:

@@ -40,7 +40,12 @@ from mmseg_ood.engine.hooks.checkpoint_fit_hook import CHECKPOINT_FIT_INFO
 from mmseg_ood.evaluation.results import write_sets_csv, write_sets_json
 from mmseg_ood.visualization import save_result_curves
 
-from .common import add_runner_arguments, parse_runner_args, user_errors
+from .common import (
+    add_runner_arguments,
+    parse_runner_args,
+    user_errors,
+    warn_partial_checkpoint,
+)
 
 __all__ = ['main', 'parse_args']
 
@@ -130,12 +135,7 @@ def main(argv=None):
     out_csv = args.out_csv or osp.join(
         osp.dirname(osp.abspath(out_json)), 'anomaly_sets.csv')
     fit = runner.message_hub.get_info(CHECKPOINT_FIT_INFO)
-    if fit and fit['partial']:
-        print(f'WARNING: {args.checkpoint} fits the model only partly '
-              f"({len(fit['missing'])} missing, {len(fit['unexpected'])} "
-              f"unexpected, {len(fit['shape_mismatch'])} of another shape; "
-              'see checkpoint_fit in the JSON); these results do not '
-              'describe the trained model.')
+    warn_partial_checkpoint(args.checkpoint, fit, 'the JSON', 'results')
     write_sets_json(
         out_json,
         results,

@@ -239,11 +239,18 @@ def test_best_f1_threshold_hand_worked_and_errors():
 
 
 def reference_stats(score, label, thr, min_pred, min_gt):
-    """The benchmark's set definitions, one boolean mask per component."""
+    """The benchmark's set definitions at threshold ``score >= thr``."""
+    return reference_mask_stats(score >= thr, label, min_pred, min_gt)
+
+
+def reference_mask_stats(predicted, label, min_pred, min_gt):
+    """sIoU of each ground-truth and PPV of each predicted component of a
+    predicted mask, from the benchmark's set definitions, one boolean mask
+    per component."""
     struct = np.ones((3, 3), bool)
     void = label == VOID
     gl, ng = ndimage.label(label == 1, struct)
-    pl, npr = ndimage.label((score >= thr) & ~void, struct)
+    pl, npr = ndimage.label(predicted & ~void, struct)
     gts = [gl == i for i in range(1, ng + 1)]
     dropped = np.zeros_like(void)
     for g in gts:

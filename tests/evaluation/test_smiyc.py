@@ -3,7 +3,8 @@ its description, and hand-worked cases.
 
 The reference follows the steps of ``road_anomaly_benchmark`` as the
 :mod:`mmseg_ood.evaluation.smiyc` docstring describes them, with plain
-loops, ``np.quantile``, Python's stable ``sorted`` and ``scipy.ndimage``.
+loops, ``np.quantile``, Python's stable ``sorted`` and ``scipy.ndimage``;
+its component step is the brute-force one of ``test_components``.
 """
 import numpy as np
 import pytest
@@ -21,6 +22,8 @@ from mmseg_ood.evaluation.smiyc import (
     smiyc_prediction,
     to_smiyc_scores,
 )
+
+from .test_components import reference_mask_stats
 
 VOID = 255
 SIZES = dict(anomaly=(500, 100), obstacle=(50, 10))
@@ -89,35 +92,6 @@ def ref_pixel_metrics(points):
     return dict(ap=ap, auroc=auroc, fpr=fpr95, threshold=best_thr)
 
 
-def ref_components(predicted, label, min_pred, min_gt):
-    """sIoU of each ground-truth, PPV of each predicted component."""
-    struct = np.ones((3, 3), bool)
-    void = label == VOID
-    gl, ng = ndimage.label(label == 1, struct)
-    pl, npr = ndimage.label(predicted & ~void, struct)
-    gts = [gl == i for i in range(1, ng + 1)]
-    small = [g for g in gts if g.sum() < min_gt]
-    roi = ~void
-    for g in small:
-        roi &= ~g
-    gts = [g for g in gts if g.sum() >= min_gt]
-    preds = [(pl == j) & roi for j in range(1, npr + 1)
-             if (pl == j).sum() >= min_pred]
-    preds = [p for p in preds if p.any()]
-    all_gt = np.zeros_like(void)
-    for g in gts:
-        all_gt |= g
-    siou = []
-    for g in gts:
-        touching = np.zeros_like(void)
-        for p in preds:
-            if (p & g).any():
-                touching |= p
-        siou.append((g & touching).sum() /
-                    ((g | touching) & ~(all_gt & ~g)).sum())
-    return siou, [(p & all_gt).sum() / p.sum() for p in preds]
-
-
 def reference(score_maps, label_maps, track):
     maps = [(np.asarray(s).astype(np.float16), np.asarray(lab))
             for s, lab in zip(score_maps, label_maps)]
@@ -127,9 +101,9 @@ def reference(score_maps, label_maps, track):
     threshold16 = float(np.float16(values['threshold']))
     for s, lab in maps:
         predicted = s.astype(np.float64) > threshold16
-        a, b = ref_components(predicted, lab, *SIZES[track])
-        siou += a
-        ppv += b
+        a, b = reference_mask_stats(predicted, lab, *SIZES[track])
+        siou += list(a)
+        ppv += list(b)
     f1 = []
     for tau in SMIYC_TAUS:
         tp = sum(x >= tau for x in siou)
