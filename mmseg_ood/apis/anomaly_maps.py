@@ -109,16 +109,18 @@ def plan_outputs(images: Sequence[str], img_dir: str,
 
 
 def outputs_complete(img_path: str, files: Dict[str, str],
-                     maps: MapFormat, check_record: bool = True) -> bool:
+                     maps: MapFormat, check_record: bool = True,
+                     manifest: Optional[dict] = None) -> bool:
     """True if every output file of the image is whole and has the image's
     resolution and the format's dtype, and (``check_record``) the folder's
-    record of the output names this image's content and the folder's
-    settings (:func:`~mmseg_ood.apis.run_manifest.output_record_matches`).
+    record of the output names this image's content and the settings
+    ``manifest`` (default: read from the folder;
+    :func:`~mmseg_ood.apis.run_manifest.output_record_matches`).
     """
     if not all(osp.isfile(path) for path in files.values()):
         return False
     if check_record and not output_record_matches(maps.folder, files,
-                                                  img_path):
+                                                  img_path, manifest):
         return False
     return maps.is_complete(files, image_shape(img_path))
 
@@ -176,7 +178,8 @@ def write_anomaly_maps(inferencer: Inferencer,
     for img in images:
         files = plan[img]
         if not overwrite and outputs_complete(
-                img, files, maps, check_record=manifest is not None):
+                img, files, maps, check_record=manifest is not None,
+                manifest=manifest):
             skipped.append(img)
         else:
             check_image_decodes(img)
