@@ -374,8 +374,10 @@ def prepare_test_config(cfg: Config,
         CheckpointError: It is truncated or not a checkpoint.
         OutlierExposureError: ``test_evaluator`` has no anomaly metric.
     """
-    check_checkpoint_readable(checkpoint)
+    if '://' not in checkpoint and not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'Checkpoint {checkpoint!r} does not exist.')
     check_test_config(cfg)
+    check_checkpoint_readable(checkpoint)
     hooks = [h for h in (cfg.get('custom_hooks', None) or [])
              if not is_type(h, CheckpointFitHook)]
     hooks.append(dict(type=CheckpointFitHook.__name__, checkpoint=checkpoint,
